@@ -1,0 +1,16 @@
+// Release-build benchmark driver: `sviabench AREA [options]`, one JSON object per line on stdout.
+// Scripts/bench.sh runs it beside the reference tools and computes the ratios.
+import Foundation
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let area = arguments.first else {
+    FileHandle.standardError.write(Data("usage: sviabench AREA [options]\n".utf8))
+    exit(2)
+}
+let rest = Array(arguments.dropFirst())
+_ = rest
+switch area {
+default:
+    FileHandle.standardError.write(Data("sviabench: unknown area '\(area)'\n".utf8))
+    exit(2)
+}
