@@ -26,7 +26,7 @@ enum Measure {
     /// Peak resident set size of this process so far, in MiB.
     static var peakRSSMiB: Double {
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_maxrss) / 1024
     }
 
@@ -60,7 +60,7 @@ struct BenchLine {
             "\"ratio\":\(num(ratio))", "\"peak_rss_mb\":\(num(peakRSSMiB))",
         ]
         fields += extra.map { "\"\($0.0)\":\($0.1)" }
-        print("{" + fields.joined(separator: ",") + "}")
-        fflush(stdout)
+        // Unbuffered, so each line reaches a pipe as soon as its case finishes.
+        FileHandle.standardOutput.write(Data(("{" + fields.joined(separator: ",") + "}\n").utf8))
     }
 }
