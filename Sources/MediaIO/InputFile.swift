@@ -19,7 +19,11 @@ final class InputFile {
         self.path = path
         try InputFile.preflight(path)
         var ctx: UnsafeMutablePointer<AVFormatContext>?
-        let r = avformat_open_input(&ctx, path, nil, nil)
+        var opts: OpaquePointer? = nil
+        defer { av_dict_free(&opts) }
+        // A '%' in a file name is not an image-sequence pattern.
+        av_dict_set(&opts, "pattern_type", "none", 0)
+        let r = avformat_open_input(&ctx, path, nil, &opts)
         if r < 0 { throw InputFile.openError(path: path, code: r) }
         context = ctx
         let name = String(cString: ctx!.pointee.iformat.pointee.name)

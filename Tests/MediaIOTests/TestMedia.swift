@@ -94,3 +94,41 @@ func readAll(_ path: String) throws -> [VideoFrame] {
     while let f = try r.nextFrame() { out.append(f) }
     return out
 }
+
+func runData(_ tool: String, _ args: [String]) throws -> Data {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/" + tool)
+    p.arguments = args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    if p.terminationStatus != 0 { throw ToolError(message: "\(tool) failed") }
+    return data
+}
+
+/// A deterministic picture with noise, gradients and sharp edges.
+func patternImage(width: Int, height: Int, seed: UInt64 = 1) -> RGBImage {
+    var rng = SplitMix(seed)
+    var img = RGBImage(width: width, height: height)
+    for y in 0..<height {
+        for x in 0..<width {
+            img[x, y] = (UInt8(truncatingIfNeeded: rng.next()), UInt8((x * 255) / max(width, 1)), UInt8((y * 255) / max(height, 1)))
+        }
+    }
+    return img
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E3779B97F4A7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        return z ^ (z >> 31)
+    }
+}
