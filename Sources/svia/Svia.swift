@@ -5,5 +5,11 @@ struct Svia: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "svia",
         abstract: "Anonymize dashcam recordings and street-view images.",
-        version: "0.1.0")
+        discussion: """
+            svia finds privacy-sensitive regions (people, vehicles, traffic signs, roads, buildings) and \
+            replaces them, keeping the video's timing and stripping location metadata and GPS tracks.
+            """,
+        version: "0.1.0",
+        subcommands: [AnonymizeCommand.self, KeyframesCommand.self, ProbeCommand.self],
+        defaultSubcommand: nil)
 }

@@ -1,0 +1,175 @@
+import Foundation
+import MediaIO
+
+/// How regions are replaced.
+public enum ReplacementMethod: String, CaseIterable, Codable, Sendable {
+    /// Segment, inpaint with latent diffusion, harmonize (the SVIA paper).
+    case svia
+    case blur, pixelate, graymask
+}
+
+public struct AnonymizeOptions: Sendable {
+    public var method: ReplacementMethod = .svia
+    public var labelFormat: LabelFormat = .trainIds
+    public var mapping: CategoryMapping = .privacy
+    /// Pixels added around every region so its edges do not leak.
+    public var dilation: Int = 0
+    public var blurSigma: Double? = nil
+    public var pixelBlock: Int = 8
+    public var encode = EncodeOptions()
+    /// JPEG output quality as FFmpeg's qscale (2 = best usual).
+    public var jpegQuality: Int = 2
+    /// Leave outputs that already exist untouched (resume an interrupted folder run).
+    public var skipExisting = false
+
+    public init() {}
+
+    var baseline: BaselineMethod? {
+        switch method {
+        case .svia: return nil
+        case .blur: return .blur(sigma: blurSigma)
+        case .pixelate: return .pixelate(block: pixelBlock)
+        case .graymask: return .paperGraymask
+        }
+    }
+}
+
+/// What happened to one file, for the user and for `--report`.
+public struct FileReport: Sendable, Codable {
+    public enum Status: String, Sendable, Codable { case done, skipped, failed }
+    public var input: String
+    public var output: String
+    public var kind: JobItem.Kind
+    public var status: Status
+    public var message: String?
+    public var frames: Int?
+    public var expectedFrames: Int?
+    public var truncated: Bool?
+    public var seconds: Double
+    /// Share of pixels replaced per category, averaged over frames.
+    public var categoryCoverage: [String: Double] = [:]
+    public var droppedStreams: [String] = []
+    public var strippedTags: [String] = []
+    public var audio: String?
+}
+
+/// Progress the runner reports; the caller decides how to show it.
+public enum ProgressEvent: Sendable {
+    case fileStarted(index: Int, of: Int, item: JobItem)
+    case frame(done: Int, expected: Int?)
+    case fileFinished(FileReport)
+}
+
+/// Runs planned jobs one after another; a failing file does not stop the others.
+public struct AnonymizeRunner: Sendable {
+    public var options: AnonymizeOptions
+
+    public init(options: AnonymizeOptions) { self.options = options }
+
+    public func run(_ items: [JobItem], progress: (ProgressEvent) -> Void = { _ in }) -> [FileReport] {
+        var reports: [FileReport] = []
+        for (i, item) in items.enumerated() {
+            progress(.fileStarted(index: i, of: items.count, item: item))
+            let report = runOne(item, progress: progress)
+            progress(.fileFinished(report))
+            reports.append(report)
+        }
+        return reports
+    }
+
+    func runOne(_ item: JobItem, progress: (ProgressEvent) -> Void) -> FileReport {
+        let start = Date()
+        var report = FileReport(input: item.input, output: item.output, kind: item.kind, status: .done, seconds: 0)
+        if options.skipExisting && FileManager.default.fileExists(atPath: item.output) {
+            report.status = .skipped
+            report.message = "output exists"
+            return report
+        }
+        do {
+            try FileManager.default.createDirectory(
+                at: URL(fileURLWithPath: item.output).deletingLastPathComponent(), withIntermediateDirectories: true)
+            var coverage = CoverageTally()
+            switch item.kind {
+            case .image:
+                let image = try StillImage.read(path: item.input)
+                let out = try anonymize(image, labelMap: { try loadLabelMap(item, frame: nil) }, coverage: &coverage)
+                try StillImage.write(out, to: item.output, jpegQuality: options.jpegQuality)
+                report.frames = 1
+            case .video:
+                let t = try withoutActuallyEscaping(progress) { progress in
+                    try VideoTranscoder.run(
+                        input: item.input, output: item.output, options: options.encode,
+                        progress: { done, expected in progress(.frame(done: done, expected: expected)) }
+                    ) { frame in
+                        try anonymize(frame.image, labelMap: { try loadLabelMap(item, frame: frame.index) },
+                                      coverage: &coverage)
+                    }
+                }
+                report.frames = t.frames
+                report.expectedFrames = t.expectedFrames
+                report.truncated = t.truncated
+                report.droppedStreams = t.droppedStreams
+                report.strippedTags = t.strippedTags
+                report.audio = t.audio
+                if t.truncated {
+                    report.message = "truncated recording: \(t.frames) of \(t.expectedFrames.map(String.init) ?? "?") frames decoded"
+                }
+            }
+            report.categoryCoverage = coverage.averages
+        } catch {
+            report.status = .failed
+            report.message = "\(error)"
+        }
+        report.seconds = Date().timeIntervalSince(start)
+        return report
+    }
+
+    /// One picture through the chosen method.
+    func anonymize(_ image: RGBImage, labelMap: () throws -> GrayImage, coverage: inout CoverageTally) throws -> RGBImage {
+        guard let method = options.baseline else { throw RunError.methodUnavailable(options.method) }
+        let masks = CategoryMasks(labelMap: try labelMap(), format: options.labelFormat, mapping: options.mapping,
+                                  width: image.width, height: image.height, dilation: options.dilation)
+        coverage.add(masks)
+        guard let union = masks.union else { return image }
+        return method.apply(to: image, inside: union)
+    }
+
+    func loadLabelMap(_ item: JobItem, frame: Int?) throws -> GrayImage {
+        guard let base = item.labelMaps else { throw RunError.noRegions(item.input) }
+        let path = frame.map { URL(fileURLWithPath: base).appendingPathComponent(String(format: "%06d.png", $0)).path } ?? base
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw RunError.missingLabelMap(input: item.input, labelMap: path)
+        }
+        return try StillImage.readGray(path: path)
+    }
+}
+
+public enum RunError: Error, CustomStringConvertible {
+    case methodUnavailable(ReplacementMethod)
+    case noRegions(String)
+    case missingLabelMap(input: String, labelMap: String)
+
+    public var description: String {
+        switch self {
+        case .methodUnavailable(let m):
+            return "--method \(m.rawValue) is not available yet in this version of svia: it needs the segmentation and diffusion models; use --method blur, pixelate or graymask with --masks"
+        case .noRegions(let input):
+            return "\(input): no regions to anonymize: give label maps with --masks DIR (built-in segmentation is not available yet)"
+        case .missingLabelMap(let input, let map):
+            return "\(input): label map \(map) is missing"
+        }
+    }
+}
+
+/// Running sums of each category's share of the picture.
+struct CoverageTally {
+    var sums: [String: Double] = [:]
+    var pictures = 0
+
+    mutating func add(_ masks: CategoryMasks) {
+        pictures += 1
+        for m in masks.masks { sums[m.category.rawValue, default: 0] += m.mask.coverage }
+    }
+
+    var averages: [String: Double] { sums.mapValues { $0 / Double(max(1, pictures)) } }
+}

@@ -1,0 +1,206 @@
+import Anonymizer
+import ArgumentParser
+import Foundation
+import MediaIO
+
+extension ReplacementMethod: ExpressibleByArgument {}
+extension LabelFormat: ExpressibleByArgument {}
+extension VideoCodecChoice: ExpressibleByArgument {}
+extension AudioPolicy: ExpressibleByArgument {}
+
+/// Options shared by commands that write video.
+struct EncodeArguments: ParsableArguments {
+    @Option(help: "Video codec of the output (h264, hevc, mpeg4).")
+    var codec: VideoCodecChoice = .h264
+    @Option(help: "Constant rate factor for h264/hevc (lower is better quality; default 18).")
+    var crf: Int?
+    @Option(help: "Encoder speed preset (ultrafast ... veryslow).")
+    var preset: String = "veryfast"
+    @Option(help: "Audio: drop (default; in-cabin speech is personal data) or keep (copied, or AAC when the container needs it).")
+    var audio: AudioPolicy = .drop
+    @Flag(help: "Keep metadata tags and the data/subtitle streams the container can hold (GPS tracks included).")
+    var keepMetadata = false
+
+    func validate() throws {
+        if let crf, !(0...51).contains(crf) { throw ValidationError("--crf must be between 0 and 51") }
+        let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+        if !presets.contains(preset) { throw ValidationError("--preset must be one of \(presets.joined(separator: ", "))") }
+    }
+
+    var options: EncodeOptions {
+        var o = EncodeOptions()
+        o.codec = codec
+        o.crf = crf
+        o.preset = preset
+        o.audio = audio
+        o.keepMetadata = keepMetadata
+        return o
+    }
+}
+
+struct AnonymizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "anonymize",
+        abstract: "Replace privacy-sensitive regions in videos, images and folders of them.",
+        discussion: """
+            An input is a video (.mp4 .mov .mkv .avi ...), an image (.png .jpg) or a folder, searched \
+            recursively with its tree mirrored under OUTPUT. Without -o, outputs are written beside the inputs \
+            as NAME_anonymized.EXT. Location tags, creation times, device names, GPS/data/subtitle streams and \
+            audio are removed unless asked otherwise.
+            """)
+
+    @Argument(help: "Videos, images or folders.")
+    var inputs: [String]
+
+    @Option(name: .shortAndLong, help: "Output file (single input) or folder.")
+    var output: String?
+
+    @Option(help: "How regions are replaced: svia (diffusion; default), blur, pixelate, graymask.")
+    var method: ReplacementMethod = .svia
+
+    @Option(help: "Folder of Cityscapes label maps: NAME.png per image, NAME/%06d.png per video frame (0-based).")
+    var masks: String?
+
+    @Option(help: "Numbering of the label maps: trainIds (0-18, 255 unlabeled) or labelIds (0-33).")
+    var labelFormat: LabelFormat = .trainIds
+
+    @Option(help: "Categories to replace, comma-separated: person, vehicle, traffic-sign, road, building (default: all).")
+    var categories: String?
+
+    @Option(help: "Category mapping: privacy (riders, bicycles, buses, trucks, trains included) or paper (the reference's narrow list).")
+    var mapping: String = "privacy"
+
+    @Option(help: "Grow every region by this many pixels so its edges do not leak.")
+    var dilate: Int = 0
+
+    @Option(help: "Gaussian blur sigma in pixels (default: 1.5% of the longer side).")
+    var blurSigma: Double?
+
+    @Option(help: "Pixelation block size in pixels.")
+    var pixelBlock: Int = 8
+
+    @OptionGroup var encode: EncodeArguments
+
+    @Option(help: "Write a JSON summary (inputs, outputs, frames, timings, what was stripped) to this file.")
+    var report: String?
+
+    @Flag(help: "Leave outputs that already exist (resume an interrupted folder run).")
+    var skipExisting = false
+
+    @Flag(name: .shortAndLong, help: "No progress output.")
+    var quiet = false
+
+    func validate() throws {
+        if dilate < 0 || dilate > 512 { throw ValidationError("--dilate must be between 0 and 512") }
+        if pixelBlock < 1 || pixelBlock > 512 { throw ValidationError("--pixel-block must be between 1 and 512") }
+        if let s = blurSigma, !(s > 0 && s <= 1000) { throw ValidationError("--blur-sigma must be in (0, 1000]") }
+        if CategoryMapping.named(mapping) == nil { throw ValidationError("--mapping must be privacy or paper") }
+        _ = try selectedCategories()
+    }
+
+    func selectedCategories() throws -> Set<PrivacyCategory>? {
+        guard let categories else { return nil }
+        var out = Set<PrivacyCategory>()
+        for name in categories.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            guard let c = PrivacyCategory(rawValue: name), PrivacyCategory.segmented.contains(c) else {
+                throw ValidationError("unknown category '\(name)'; choose from \(PrivacyCategory.segmented.map(\.rawValue).joined(separator: ", "))")
+            }
+            out.insert(c)
+        }
+        if out.isEmpty { throw ValidationError("--categories names no category") }
+        return out
+    }
+
+    func run() throws {
+        if method == .svia {
+            Terminal.error(RunError.methodUnavailable(.svia).description)
+            throw ExitCode(2)
+        }
+        let plan: (items: [JobItem], skipped: [SkippedFile])
+        do {
+            plan = try JobPlanner.plan(inputs: inputs, output: output, masks: masks)
+        } catch {
+            Terminal.error("\(error)")
+            throw ExitCode(1)
+        }
+        if masks == nil {
+            Terminal.error("no regions to anonymize: give label maps with --masks DIR (built-in segmentation is not available yet)")
+            throw ExitCode(2)
+        }
+        for s in plan.skipped where !quiet { Terminal.note("skipped \(s.path): \(s.reason)") }
+
+        var options = AnonymizeOptions()
+        options.method = method
+        options.labelFormat = labelFormat
+        var m = CategoryMapping.named(mapping)!
+        if let cats = try selectedCategories() { m = m.restricted(to: cats) }
+        options.mapping = m
+        options.dilation = dilate
+        options.blurSigma = blurSigma
+        options.pixelBlock = pixelBlock
+        options.encode = encode.options
+        options.skipExisting = skipExisting
+
+        let view = ProgressView(totalFiles: plan.items.count, quiet: quiet)
+        let started = Date()
+        let reports = AnonymizeRunner(options: options).run(plan.items) { event in
+            switch event {
+            case .fileStarted(let i, _, let item): view.startFile(i, name: item.relativePath)
+            case .frame(let done, let expected): view.draw(done: done, expected: expected)
+            case .fileFinished(let r):
+                view.finish()
+                switch r.status {
+                case .failed: Terminal.error(r.message ?? "\(r.input): failed")
+                case .skipped: if !quiet { Terminal.note("kept existing \(r.output)") }
+                case .done:
+                    if let msg = r.message { Terminal.note("warning: \(r.input): \(msg)") }
+                    if !quiet { Terminal.note("wrote \(r.output)" + (r.frames.map { " (\($0) frames, " } ?? " (") + String(format: "%.1f s)", r.seconds)) }
+                }
+            }
+        }
+        let failed = reports.filter { $0.status == .failed }.count
+        if let report {
+            do {
+                try writeReport(reports, skipped: plan.skipped, seconds: Date().timeIntervalSince(started), to: report)
+            } catch {
+                Terminal.error("\(report): cannot write report: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        if !quiet {
+            Terminal.note("\(reports.count - failed) of \(reports.count) files anonymized" + (failed > 0 ? ", \(failed) failed" : ""))
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+
+    func writeReport(_ reports: [FileReport], skipped: [SkippedFile], seconds: Double, to path: String) throws {
+        struct Summary: Codable {
+            var version: String
+            var method: String
+            var files: [FileReport]
+            var skipped: [SkippedFile]
+            var seconds: Double
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(Summary(version: Svia.configuration.version, method: method.rawValue,
+                                              files: reports, skipped: skipped, seconds: seconds))
+        try AtomicFile.write(data, to: path)
+    }
+}
+
+/// Writes a whole file under a temporary name in the same folder, then renames it into place.
+enum AtomicFile {
+    static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        try data.write(to: tmp)
+        do {
+            if FileManager.default.fileExists(atPath: url.path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp) }
+            else { try FileManager.default.moveItem(at: tmp, to: url) }
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
+        }
+    }
+}
