@@ -34,6 +34,8 @@ let package = Package(
         .executableTarget(
             name: "svia",
             dependencies: ["Anonymizer", "MediaIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Benchmarks run by Scripts/bench/*.sh; one file per area.
+        .executableTarget(name: "sviabench", dependencies: ["MediaIO"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
