@@ -34,7 +34,6 @@ let package = Package(
         .executableTarget(
             name: "svia",
             dependencies: ["Anonymizer", "MediaIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-
         // Release-build benchmark driver used by Scripts/bench.sh.
         .executableTarget(name: "sviabench", dependencies: ["Anonymizer", "MediaIO", "TensorCore"]),
 

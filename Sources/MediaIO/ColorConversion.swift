@@ -58,7 +58,7 @@ final class Scaler {
 
     init(srcWidth: Int, srcHeight: Int, srcFormat: AVPixelFormat,
          dstWidth: Int, dstHeight: Int, dstFormat: AVPixelFormat,
-         color: ColorInfo, flags: Int32 = SWS_BILINEAR, threads: Int = 2) throws {
+         color: ColorInfo, flags: Int32 = SWS_BICUBIC, threads: Int = 2) throws {
         guard let c = sws_alloc_context() else { throw FFmpegError(code: svia_averror(ENOMEM), operation: "allocate scaler") }
         context = c
         let raw = UnsafeMutableRawPointer(c)

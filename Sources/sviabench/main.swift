@@ -1,16 +1,18 @@
 // Release-build benchmark driver: `sviabench AREA [options]`, one JSON object per line on stdout.
-// Scripts/bench.sh runs it beside the reference tools and computes the ratios.
+// Scripts/bench.sh builds it and runs Scripts/bench/AREA.sh, which adds the reference measurements.
+// One file per area (IOBench.swift, ...).
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard let area = arguments.first else {
-    FileHandle.standardError.write(Data("usage: sviabench AREA [options]\n".utf8))
-    exit(2)
-}
 let rest = Array(arguments.dropFirst())
-_ = rest
-switch area {
-default:
-    FileHandle.standardError.write(Data("sviabench: unknown area '\(area)'\n".utf8))
-    exit(2)
+do {
+    switch arguments.first {
+    case "io": try IOBench.run(rest)
+    default:
+        FileHandle.standardError.write(Data("usage: sviabench AREA [options]; areas: io\n".utf8))
+        exit(2)
+    }
+} catch {
+    FileHandle.standardError.write(Data("sviabench: \(error)\n".utf8))
+    exit(1)
 }
