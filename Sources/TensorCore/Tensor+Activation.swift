@@ -1,43 +1,30 @@
-import Foundation
-
 /// Pointwise activations (formulas as PyTorch's, so parity stays within rounding) and softmax.
 extension Tensor {
     /// How `gelu` evaluates the Gaussian CDF, as `approximate=` in `torch.nn.functional.gelu`.
     public enum GELUApproximation: Sendable { case none, tanh }
 
-    public func relu() -> Tensor { map { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) } }
+    public func relu() -> Tensor { map(.relu) }
 
     /// x · sigmoid(x).
-    public func silu() -> Tensor { map { $0 / (1 + Foundation.exp(-$0)) } }
+    public func silu() -> Tensor { map(.silu) }
 
+    /// x · Φ(x). The erf form uses a 2e-7-accurate polynomial erf; the tanh form is PyTorch's formula.
     public func gelu(approximate: GELUApproximation = .none) -> Tensor {
-        switch approximate {
-        case .none:
-            return map { 0.5 * $0 * (1 + erf($0 * Float(0.5).squareRoot())) }
-        case .tanh:
-            let k = Float(2 / Double.pi).squareRoot()
-            return map { x in 0.5 * x * (1 + Foundation.tanh(k * (x + 0.044715 * x * x * x))) }
-        }
+        map(approximate == .none ? .gelu : .geluTanh)
     }
 
-    public func sigmoid() -> Tensor { map { 1 / (1 + Foundation.exp(-$0)) } }
+    public func sigmoid() -> Tensor { map(.sigmoid) }
 
-    public func tanh() -> Tensor { map { Foundation.tanh($0) } }
+    public func tanh() -> Tensor { map(.tanh) }
 
     /// PyTorch's hard sigmoid: x/6 + 0.5 clipped to [0, 1] (relu6(x + 3) / 6).
-    public func hardSigmoid() -> Tensor {
-        map { x in x <= -3 ? 0 : (x >= 3 ? 1 : x / 6 + 0.5) }
-    }
+    public func hardSigmoid() -> Tensor { map(.hardSigmoid) }
 
     /// ONNX's HardSigmoid: max(0, min(1, alpha·x + beta)).
-    public func hardSigmoid(alpha: Float, beta: Float = 0.5) -> Tensor {
-        map { x in Swift.max(0, Swift.min(1, alpha * x + beta)) }
-    }
+    public func hardSigmoid(alpha: Float, beta: Float = 0.5) -> Tensor { map(.hardSigmoidAffine(alpha, beta)) }
 
     /// x · hardSigmoid(x), as `torch.nn.functional.hardswish`.
-    public func hardSwish() -> Tensor {
-        map { x in x <= -3 ? 0 : (x >= 3 ? x : x * (x + 3) / 6) }
-    }
+    public func hardSwish() -> Tensor { map(.hardSwish) }
 
     /// exp(x - max) / Σ exp(x - max) along `dim`.
     public func softmax(dim: Int) -> Tensor {
@@ -68,15 +55,19 @@ extension Tensor {
 
     @inline(__always)
     static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        for i in 0..<n { m = Swift.max(m, x[i]) }
-        var s: Float = 0
-        for i in 0..<n {
-            let e = Foundation.exp(x[i] - m)
-            y[i] = e
-            s += e
+        var m0 = -Float.infinity, m1 = m0, m2 = m0, m3 = m0
+        var i = 0
+        while i + 4 <= n {
+            m0 = Swift.max(m0, x[i]); m1 = Swift.max(m1, x[i + 1]); m2 = Swift.max(m2, x[i + 2]); m3 = Swift.max(m3, x[i + 3])
+            i += 4
         }
-        let r = 1 / s
+        while i < n {
+            m0 = Swift.max(m0, x[i])
+            i += 1
+        }
+        let m = Swift.max(Swift.max(m0, m1), Swift.max(m2, m3))
+        for i in 0..<n { y[i] = FastMath.exp(x[i] - m) }
+        let r = 1 / laneSum(UnsafePointer(y), n) { $0 }
         for i in 0..<n { y[i] *= r }
     }
 
@@ -90,7 +81,7 @@ extension Tensor {
         }
         for k in 0..<n {
             let row = x + k * inner, out = y + k * inner
-            for j in 0..<inner { out[j] = Foundation.exp(row[j] - acc[j]) }
+            for j in 0..<inner { out[j] = FastMath.exp(row[j] - acc[j]) }
         }
         acc.update(repeating: 0, count: inner)
         for k in 0..<n {

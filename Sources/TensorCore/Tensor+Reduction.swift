@@ -28,18 +28,21 @@ extension Tensor {
         return Tensor(shape: outShape) { out in
             guard out.count > 0 else { return }
             let pi = src.storage.base + src.offset, po = out.baseAddress!
-            ThreadPool.parallelFor(outer, minChunk: Swift.max(1, 32768 / (n * inner))) { blocks in
-                var best = [Float](repeating: 0, count: inner)
+            // Tasks are column pieces of each block, so a single image's class map still runs in parallel.
+            let piece = Swift.min(inner, 4096), pieces = (inner + piece - 1) / piece
+            ThreadPool.parallelFor(outer * pieces, minChunk: Swift.max(1, 32768 / (n * piece))) { tasks in
+                var best = [Float](repeating: 0, count: piece)
                 best.withUnsafeMutableBufferPointer { best in
                     let best = best.baseAddress!
-                    for b in blocks {
-                        // Scan the classes in order for `inner` positions at once (a class map is [N, K, H, W]).
-                        let x = pi + b * n * inner, idx = po + b * inner
-                        best.update(from: x, count: inner)
-                        idx.update(repeating: 0, count: inner)
+                    for t in tasks {
+                        // Scan the classes in order for a run of positions at once (a class map is [N, K, H, W]).
+                        let b = t / pieces, lo = (t % pieces) * piece, m = Swift.min(piece, inner - lo)
+                        let x = pi + b * n * inner + lo, idx = po + b * inner + lo
+                        best.update(from: x, count: m)
+                        idx.update(repeating: 0, count: m)
                         for k in 1..<Swift.max(n, 1) {
                             let row = x + k * inner, kf = Float(k)
-                            for j in 0..<inner where row[j] > best[j] || (row[j].isNaN && !best[j].isNaN) {
+                            for j in 0..<m where row[j] > best[j] || (row[j].isNaN && !best[j].isNaN) {
                                 best[j] = row[j]
                                 idx[j] = kf
                             }

@@ -4,6 +4,25 @@ import Testing
 /// Every optimised op against its plain twin in `Naive`, on odd sizes (1, 3, 7, 17, 33) and on
 /// non-contiguous inputs, including sizes large enough to take the parallel paths.
 @Suite struct NaiveTwinTests {
+    /// FastMath against libm: exp to 2 ulp over its whole range, erf to 4e-7 absolute.
+    @Test func fastMathAgainstLibm() {
+        var worstExp: Float = 0, worstErf: Float = 0
+        for i in -200_000...200_000 {
+            let x = Float(i) * 4.5e-4  // [-90, 90]
+            let want = exp(x)
+            if want.isNormal { worstExp = max(worstExp, abs(FastMath.exp(x) - want) / want) }
+            worstErf = max(worstErf, abs(FastMath.erf(x / 15) - erf(x / 15)))
+        }
+        #expect(worstExp <= 2 * Float.ulpOfOne)
+        #expect(worstErf <= 4e-7)
+        #expect(FastMath.exp(0) == 1)
+        #expect(FastMath.exp(-.infinity) == 0)
+        #expect(FastMath.exp(.infinity) == .infinity)
+        #expect(FastMath.exp(-200) == 0)
+        #expect(FastMath.exp(.nan).isNaN)
+        #expect(FastMath.erf(0) == 0 && FastMath.erf(10) == 1 && FastMath.erf(-10) == -1)
+    }
+
     /// A non-contiguous view with the same shape and values as `t` (stored transposed).
     func strided(_ t: Tensor) -> Tensor {
         let r = t.rank
@@ -150,7 +169,15 @@ import Testing
         #expect(x.relu().scalars == v.map { max($0, 0) })
         #expect(x.clamp(min: -1).scalars == v.map { max($0, -1) })
         #expect((x * 2 + 1).scalars == v.map { $0 * 2 + 1 })
-        expectClose(x.sigmoid(), Tensor(shape: x.shape, scalars: v.map { 1 / (1 + exp(-$0)) }), Tolerance.exact, "sigmoid")
+        #expect((x + x).scalars == v.map { $0 + $0 })
+        // Rows longer than one task's piece, with a broadcast operand.
+        let a = randomTensor([2, 40001]), b = randomTensor([1, 40001], seed: 3)
+        expectClose(a - b, Naive.broadcast(a, b, -), Tolerance.exact, "long rows")
+        expectClose(b - strided(a), Naive.broadcast(b, a, -), Tolerance.exact, "long rows strided")
+        let logits = randomTensor([2, 3, 70, 71])
+        expectClose(logits.argmax(dim: 1), Naive.argmax(logits, dim: 1), Tolerance.exact, "argmax of a large map")
+        expectClose(x.sigmoid(), Tensor(shape: x.shape, scalars: v.map { 1 / (1 + exp(-$0)) }), Tolerance.transcendental,
+                    "sigmoid")
     }
 }
 
