@@ -31,7 +31,7 @@ make_clip() { # size seconds path
   [ -s "$3" ] && return 0
   echo "io bench: generating $1 ${2}s clip" >&2
   ffmpeg -v error -y -f lavfi -i "testsrc2=size=$1:rate=30" -f lavfi -i "sine=frequency=300:sample_rate=48000" \
-    -t "$2" -vf "noise=alls=6:allf=t" -c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -c:a aac "$3"
+    -t "$2" -vf "noise=alls=3:allf=t" -c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -c:a aac "$3"
 }
 
 now() { date +%s.%N; }
@@ -41,26 +41,32 @@ run_case() { # name input
   local out_s="$WORK/$name.svia.mp4" out_r="$WORK/$name.ffmpeg.mp4"
   echo "io bench: $name svia" >&2
   local svia_json
-  svia_json=$("$BIN" io transcode "$in" "$out_s" --crf "$CRF" --preset "$PRESET" --threads "$THREADS")
+  svia_json=$(/usr/bin/time -f "%U %S" -o "$WORK/$name.svia.cpu" \
+    "$BIN" io transcode "$in" "$out_s" --crf "$CRF" --preset "$PRESET" --threads "$THREADS")
   echo "io bench: $name ffmpeg" >&2
   local t0 t1
   t0=$(now)
-  /usr/bin/time -f "%M" -o "$WORK/$name.ffmpeg.rss" ffmpeg -v error -y -threads "$THREADS" -i "$in" \
+  /usr/bin/time -f "%U %S %M" -o "$WORK/$name.ffmpeg.time" ffmpeg -v error -y -threads "$THREADS" -i "$in" \
     -filter_threads "$THREADS" -vf "format=rgb24,format=yuv420p" -an -c:v libx264 -preset "$PRESET" -crf "$CRF" \
     -threads "$THREADS" "$out_r"
   t1=$(now)
-  python3 - "$name" "$svia_json" "$t0" "$t1" "$(cat "$WORK/$name.ffmpeg.rss")" <<'PY'
+  python3 - "$name" "$svia_json" "$t0" "$t1" "$(cat "$WORK/$name.ffmpeg.time")" "$(cat "$WORK/$name.svia.cpu")" <<'PY'
 import json, sys
-name, svia, t0, t1, ref_rss_kb = sys.argv[1:6]
+name, svia, t0, t1, ref_time, svia_cpu = sys.argv[1:7]
+ref_user, ref_sys, ref_rss_kb = ref_time.split()
+su, ss = svia_cpu.split()
 s = json.loads(svia)
 ref_s = float(t1) - float(t0)
 row = {"area": "io", "case": name, "svia_s": round(s["seconds"], 3), "ref": "ffmpeg", "ref_s": round(ref_s, 3),
        "ratio": round(ref_s / s["seconds"], 3), "peak_rss_mb": round(s["peak_rss_mb"], 1),
        "frames": s["frames"], "svia_fps": round(s["fps"], 1),
-       "ref_peak_rss_mb": round(int(ref_rss_kb) / 1024, 1)}
+       "ref_peak_rss_mb": round(int(ref_rss_kb) / 1024, 1),
+       # CPU seconds (user + system): steadier than wall time on a shared machine.
+       "svia_cpu_s": round(float(su) + float(ss), 2), "ref_cpu_s": round(float(ref_user) + float(ref_sys), 2)}
 if "rss_mb_10pct" in s:
     row["rss_mb_10pct"] = round(s["rss_mb_10pct"], 1)
-    row["rss_mb_end"] = round(s["rss_mb_end"], 1)
+if "rss_mb_90pct" in s:
+    row["rss_mb_90pct"] = round(s["rss_mb_90pct"], 1)
 print(json.dumps(row), flush=True)
 PY
   # Same frame count and timestamps as the input.

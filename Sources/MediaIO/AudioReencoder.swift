@@ -7,7 +7,8 @@ final class AudioReencoder {
     private let path: String
     private let inputTimeBase: AVRational
     private let decoder: Decoder
-    private var encoder: UnsafeMutablePointer<AVCodecContext>?
+    private let encoderContext = CodecContext()
+    private var encoder: UnsafeMutablePointer<AVCodecContext>? { encoderContext.ctx }
     private let frame: Frame
     private let packet: Packet
     private let writer: VideoWriter
@@ -28,8 +29,8 @@ final class AudioReencoder {
         guard let ecodec = avcodec_find_encoder(AV_CODEC_ID_AAC) else {
             throw MediaError.encoderUnavailable(path: path, encoder: "aac")
         }
-        encoder = avcodec_alloc_context3(ecodec)
-        guard let enc = encoder else { throw FFmpegError(code: svia_averror(ENOMEM), operation: "allocate audio encoder", path: path) }
+        encoderContext.ctx = avcodec_alloc_context3(ecodec)
+        guard let enc = encoderContext.ctx else { throw FFmpegError(code: svia_averror(ENOMEM), operation: "allocate audio encoder", path: path) }
         let dec = decoder.c
         channels = Int(dec.pointee.ch_layout.nb_channels)
         if dec.pointee.ch_layout.order == AV_CHANNEL_ORDER_NATIVE {
@@ -49,8 +50,6 @@ final class AudioReencoder {
         packet = try Packet()
         pending = Array(repeating: [], count: channels)
     }
-
-    deinit { avcodec_free_context(&encoder) }
 
     func push(_ pkt: UnsafeMutablePointer<AVPacket>) throws {
         let r = avcodec_send_packet(decoder.c, pkt)

@@ -10,6 +10,8 @@ public enum MediaError: Error, Sendable, Equatable, CustomStringConvertible {
     case noVideoStream(path: String)
     case noFrames(path: String)
     case dimensionsTooLarge(path: String, width: Int, height: Int)
+    /// H.264 and HEVC in 4:2:0 need an even width and height.
+    case oddDimensions(path: String, width: Int, height: Int)
     case unsupportedExtension(path: String)
     case outputIsInput(path: String)
     case encoderUnavailable(path: String, encoder: String)
@@ -18,7 +20,7 @@ public enum MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .fileNotFound(let p), .isDirectory(let p), .emptyFile(let p), .unrecognizedFormat(let p, _),
              .missingIndex(let p), .noVideoStream(let p), .noFrames(let p), .dimensionsTooLarge(let p, _, _),
-             .unsupportedExtension(let p), .outputIsInput(let p), .encoderUnavailable(let p, _):
+             .oddDimensions(let p, _, _), .unsupportedExtension(let p), .outputIsInput(let p), .encoderUnavailable(let p, _):
             return p
         }
     }
@@ -35,6 +37,8 @@ public enum MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noFrames(let p): return "\(p): no picture could be decoded"
         case .dimensionsTooLarge(let p, let w, let h):
             return "\(p): picture size \(w)x\(h) exceeds the limit (\(MediaLimits.maxSide) per side, \(MediaLimits.maxPixels / 1_000_000) Mpx)"
+        case .oddDimensions(let p, let w, let h):
+            return "\(p): cannot encode \(w)x\(h) with H.264/HEVC: width and height must be even (mpeg4 allows odd sizes)"
         case .unsupportedExtension(let p): return "\(p): unsupported file extension (use .mp4, .mkv, .mov, .png, .jpg or .jpeg)"
         case .outputIsInput(let p): return "\(p): output would overwrite the input"
         case .encoderUnavailable(let p, let e): return "\(p): encoder \(e) is not available in this FFmpeg build"

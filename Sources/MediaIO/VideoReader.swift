@@ -152,10 +152,8 @@ public final class VideoReader {
         defer { av_packet_unref(pkt) }
         if Int(pkt.pointee.stream_index) == videoIndex {
             let s = avcodec_send_packet(decoder.c, pkt)
-            if s < 0 && s != FFmpegError.tryAgain {
-                if s == FFmpegError.invalidData || s == svia_averror(ENOSYS) { decodeErrors += 1 }
-                else if s != FFmpegError.endOfFile { decodeErrors += 1 }
-            }
+            // A damaged packet costs its picture, not the video.
+            if s < 0 && s != FFmpegError.tryAgain && s != FFmpegError.endOfFile { decodeErrors += 1 }
         } else if let otherPacket {
             try otherPacket(pkt)
         }

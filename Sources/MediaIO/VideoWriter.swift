@@ -11,14 +11,13 @@ public final class VideoWriter {
 
     private let output: OutputFile
     private let container: OutputContainer
-    private var format: UnsafeMutablePointer<AVFormatContext>?
-    private var encoder: UnsafeMutablePointer<AVCodecContext>?
+    private let muxer = Muxer()
+    private let encoderContext = CodecContext()
     private let videoStream: UnsafeMutablePointer<AVStream>
     private let rgb: Frame
     private let yuv: Frame
     private let scaler: Scaler
     private let packet: Packet
-    private var ioOpen = false
     private var headerWritten = false
     private var finished = false
     private var durations: [Int64: Int64] = [:]
@@ -41,19 +40,22 @@ public final class VideoWriter {
         self.width = width
         self.height = height
         try MediaLimits.check(width: width, height: height, path: path)
+        if options.codec != .mpeg4 && (width % 2 != 0 || height % 2 != 0) {
+            throw MediaError.oddDimensions(path: path, width: width, height: height)
+        }
         container = try OutputContainer(path: path)
         output = try OutputFile(path: path, inputs: inputs)
 
-        try check(avformat_alloc_output_context2(&format, nil, container.rawValue, output.tempPath),
+        try check(avformat_alloc_output_context2(&muxer.ctx, nil, container.rawValue, output.tempPath),
                   "create \(container.rawValue) output", path: path)
-        let fmt = format!
+        let fmt = muxer.ctx!
         fmt.pointee.flags |= AVFMT_FLAG_BITEXACT
 
         guard let codec = avcodec_find_encoder_by_name(options.codec.encoderName) else {
             throw MediaError.encoderUnavailable(path: path, encoder: options.codec.encoderName)
         }
-        encoder = avcodec_alloc_context3(codec)
-        guard let enc = encoder else { throw FFmpegError(code: svia_averror(ENOMEM), operation: "allocate encoder", path: path) }
+        encoderContext.ctx = avcodec_alloc_context3(codec)
+        guard let enc = encoderContext.ctx else { throw FFmpegError(code: svia_averror(ENOMEM), operation: "allocate encoder", path: path) }
         enc.pointee.width = Int32(width)
         enc.pointee.height = Int32(height)
         enc.pointee.pix_fmt = AV_PIX_FMT_YUV420P
@@ -108,13 +110,12 @@ public final class VideoWriter {
     }
 
     deinit {
-        if let fmt = format {
-            if ioOpen { avio_closep(&fmt.pointee.pb) }
-            avformat_free_context(fmt)
-        }
-        avcodec_free_context(&encoder)
+        muxer.closeIO()
         output.discard()
     }
+
+    private var format: UnsafeMutablePointer<AVFormatContext>? { muxer.ctx }
+    private var encoder: UnsafeMutablePointer<AVCodecContext>? { encoderContext.ctx }
 
     var formatContext: UnsafeMutablePointer<AVFormatContext> { format! }
 
@@ -176,7 +177,7 @@ public final class VideoWriter {
         if headerWritten { return }
         let fmt = format!
         try check(avio_open(&fmt.pointee.pb, output.tempPath, AVIO_FLAG_WRITE), "create output file", path: path)
-        ioOpen = true
+        muxer.ioOpen = true
         var opts: OpaquePointer? = nil
         defer { av_dict_free(&opts) }
         if container.isQuickTime { av_dict_set(&opts, "movflags", "+faststart", 0) }
@@ -238,8 +239,7 @@ public final class VideoWriter {
         try check(avcodec_send_frame(encoder, nil), "flush encoder", path: path)
         try drainEncoder()
         try check(av_write_trailer(format), "finish file", path: path)
-        avio_closep(&format!.pointee.pb)
-        ioOpen = false
+        muxer.closeIO()
         try output.commit()
     }
 

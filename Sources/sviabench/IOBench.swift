@@ -2,7 +2,7 @@ import Foundation
 import MediaIO
 
 /// `sviabench io transcode IN OUT [--crf N] [--preset P] [--threads N] [--codec C]`: decode → RGB → encode with
-/// an identity transform, printing one JSON object with time, frames and resident memory at 10 % and at the end.
+/// an identity transform, printing one JSON object with time, frames and resident memory at 10 % and 90 % of the frames.
 /// `sviabench io decode IN`: decode to RGB only.
 enum IOBench {
     static func run(_ args: [String]) throws {
@@ -20,6 +20,7 @@ enum IOBench {
             i += 2
         }
         var rssAt10: Double? = nil
+        var rssAt90: Double? = nil
         let start = Date()
         let frames: Int
         switch args[0] {
@@ -28,6 +29,7 @@ enum IOBench {
             let expected = try VideoReader(path: args[1]).info.expectedFrameCount
             let report = try VideoTranscoder.run(input: args[1], output: args[2], options: options, progress: { done, _ in
                 if let n = expected, done == max(1, n / 10) { rssAt10 = residentMB() }
+                if let n = expected, done == max(1, n * 9 / 10) { rssAt90 = residentMB() }
             }) { $0.image }
             frames = report.frames
         case "decode":
@@ -37,6 +39,7 @@ enum IOBench {
             while try reader.nextFrame() != nil {
                 count += 1
                 if count == max(1, n / 10) { rssAt10 = residentMB() }
+                if count == max(1, n * 9 / 10) { rssAt90 = residentMB() }
             }
             frames = count
         default:
@@ -48,6 +51,7 @@ enum IOBench {
             "\"peak_rss_mb\":\(fmt(peakMB()))", "\"rss_mb_end\":\(fmt(residentMB()))",
         ]
         if let r = rssAt10 { fields.append("\"rss_mb_10pct\":\(fmt(r))") }
+        if let r = rssAt90 { fields.append("\"rss_mb_90pct\":\(fmt(r))") }
         print("{" + fields.joined(separator: ",") + "}")
     }
 

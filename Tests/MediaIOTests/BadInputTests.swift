@@ -119,4 +119,32 @@ import Testing
         }
         #expect(throws: MediaError.self) { try MediaLimits.check(width: 12000, height: 12000, path: "x") }
     }
+
+    @Test func corruptedMiddleStillDecodesTheRest() throws {
+        let dir = try TestDir()
+        let input = try dir.clip("in.mp4", seconds: 2, extra: [
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: input)))
+        var rng = SplitMix(3)
+        let start = bytes.count / 2
+        for i in start..<min(bytes.count, start + 20_000) { bytes[i] = UInt8(truncatingIfNeeded: rng.next()) }
+        let bad = dir.file("bad.mp4")
+        try Data(bytes).write(to: URL(fileURLWithPath: bad))
+        let report = try VideoTranscoder.run(input: bad, output: dir.file("out.mp4")) { $0.image }
+        #expect(report.frames > 25)
+        #expect(try frameTimes(dir.file("out.mp4")).count == report.frames)
+    }
+
+    @Test func oddSizesNeedMpeg4() throws {
+        let dir = try TestDir()
+        let path = dir.file("odd.mp4")
+        #expect(throws: MediaError.oddDimensions(path: path, width: 65, height: 49)) {
+            _ = try VideoWriter(path: path, width: 65, height: 49, timeBase: Rational(num: 1, den: 25), frameRate: 25)
+        }
+        let writer = try VideoWriter(path: path, width: 65, height: 49, timeBase: Rational(num: 1, den: 25), frameRate: 25,
+                                     options: EncodeOptions(codec: .mpeg4))
+        for i in 0..<5 { try writer.write(patternImage(width: 65, height: 49), pts: Int64(i), duration: 1) }
+        try writer.finish()
+        #expect(try probeRows(path, "v:0", "stream=width,height") == ["65,49"])
+    }
 }
