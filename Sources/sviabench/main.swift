@@ -1,6 +1,6 @@
 // Release-build benchmark driver: `sviabench AREA [options]`, one JSON object per line on stdout.
 // Scripts/bench.sh builds it and runs Scripts/bench/AREA.sh, which adds the reference measurements.
-// One file per area (IOBench.swift, ...).
+// One file per area (IOBench.swift, EngineBench.swift, ...).
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -8,8 +8,9 @@ let rest = Array(arguments.dropFirst())
 do {
     switch arguments.first {
     case "io": try IOBench.run(rest)
+    case "engine": EngineBench.run(rest)
     default:
-        FileHandle.standardError.write(Data("usage: sviabench AREA [options]; areas: io\n".utf8))
+        FileHandle.standardError.write(Data("usage: sviabench AREA [options]; areas: io, engine\n".utf8))
         exit(2)
     }
 } catch {
