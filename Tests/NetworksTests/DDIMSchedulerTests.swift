@@ -32,8 +32,9 @@ final class DDIMSchedulerTests: XCTestCase {
     }
 
     // Float32 arithmetic in another order than torch's: a few ulps per step, compounded over up to 50 steps
-    // through x0 = x / sqrt(alpha_bar), which amplifies by up to 1 / sqrt(0.0047) ~ 15 (observed worst: 6e-6).
-    static let atol: Float = 1e-5, rtol: Float = 1e-5
+    // through x0 = x / sqrt(alpha_bar), which amplifies by up to 1 / sqrt(0.0047) ~ 15
+    // (observed worst: 6e-6 * (1 + |x|)).
+    static let atol: Float = 2e-5, rtol: Float = 2e-5
 
     func testTrainingScheduleMatchesTorchFloat32() throws {
         let f = try Fixture.decode(File.self, "ddim_trajectories.json")
@@ -69,7 +70,7 @@ final class DDIMSchedulerTests: XCTestCase {
                 XCTAssertEqual(step.count, c.timesteps.count)
                 let input = s.scaleModelInput(x, at: step)
                 XCTAssertEqual(input.scalars, x.scalars, "DDIM leaves the input unscaled")
-                let output = Elementwise.axpby(0.1, input, 1, Tensor(shape: f.shape, scalars: c.r[k]))
+                let output = 0.1 * input + Tensor(shape: f.shape, scalars: c.r[k])
                 XCTAssertEqual(s.needsNoise(at: step), c.eta > 0)
                 let noise = c.eta > 0 ? Tensor(shape: f.shape, scalars: c.noise[k]) : nil
                 let out = s.step(output, at: step, sample: x, noise: noise)
@@ -107,7 +108,7 @@ final class DDIMSchedulerTests: XCTestCase {
             var rng = GaussianNoise(seed: 19_260_817)
             var x = rng.tensor(shape: [1, 4, 8, 8])
             for step in s.steps {
-                let eps = Elementwise.scale(0.5, x)
+                let eps = 0.5 * x
                 x = s.step(eps, at: step, sample: x, rng: &rng).prevSample
             }
             return x.scalars
