@@ -102,6 +102,30 @@ final class DDIMSchedulerTests: XCTestCase {
         }
     }
 
+    /// With a network that knows x0, deterministic DDIM lands exactly on x0 (the paper's Algorithm 2 with eta 0).
+    func testOracleModelRecoversCleanSample() throws {
+        var rng = GaussianNoise(seed: 1)
+        let clean = rng.tensor(shape: [1, 4, 3, 3])
+        for prediction in [PredictionType.epsilon, .vPrediction, .sample] {
+            var config = SchedulerConfig.sd2Inpainting
+            config.predictionType = prediction
+            config.setAlphaToOne = true
+            let s = try DDIMScheduler(config: config, steps: 25)
+            var x = rng.tensor(shape: clean.shape)
+            for step in s.steps {
+                let a = s.schedule.alphasCumprod[Int(step.timestep)]
+                let eps = (x - a.squareRoot() * clean) / (1 - a).squareRoot()
+                let output = switch prediction {
+                case .epsilon: eps
+                case .vPrediction: a.squareRoot() * eps - (1 - a).squareRoot() * clean
+                case .sample: clean
+                }
+                x = s.step(output, at: step, sample: x, noise: nil).prevSample
+            }
+            assertClose(x, clean.scalars, atol: 1e-4, rtol: 1e-4, "\(prediction) oracle")
+        }
+    }
+
     func testSeededNoiseIsReproducible() throws {
         let s = try DDIMScheduler(config: .sd2Inpainting, steps: 5, eta: 1)
         func run() -> [Float] {

@@ -81,6 +81,19 @@ final class EulerAncestralSchedulerTests: XCTestCase {
         XCTAssertEqual(out.prevSample.scalars, out.predOriginalSample.scalars)
     }
 
+    /// Whatever noise the ancestral steps add, an x0-oracle's last step (sigma_to = 0) returns x0.
+    func testOracleModelEndsOnCleanSample() throws {
+        var rng = GaussianNoise(seed: 2)
+        let clean = rng.tensor(shape: [1, 4, 3, 3])
+        let s = try EulerAncestralScheduler(config: .sdTurbo, steps: 4)
+        var x = s.initNoiseSigma * rng.tensor(shape: clean.shape)
+        for step in s.steps {
+            let eps = (x - clean) / s.sigmas[step.index]
+            x = s.step(eps, at: step, sample: x, rng: &rng).prevSample
+        }
+        assertClose(x, clean.scalars, atol: 1e-5, rtol: 1e-5, "oracle")
+    }
+
     func testRejectsSamplePrediction() {
         var c = SchedulerConfig.sdTurbo
         c.predictionType = .sample

@@ -194,8 +194,9 @@ public struct CLIPTokenizer: Sendable {
 
     // MARK: Pre-tokenisation
 
-    static let contractions: [[Unicode.Scalar]] = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"].map { Array($0.unicodeScalars) }
-    static let specials: [[Unicode.Scalar]] = [startOfText, endOfText].map { Array($0.unicodeScalars) }
+    /// The pattern's literal alternatives, in its order: the two special tokens, then the contractions.
+    static let literals: [[Unicode.Scalar]] = [startOfText, endOfText, "'s", "'t", "'re", "'ve", "'m", "'ll", "'d"]
+        .map { Array($0.unicodeScalars) }
 
     enum CharClass { case letter, number, space, other }
 
@@ -218,7 +219,7 @@ public struct CLIPTokenizer: Sendable {
             i + p.count <= s.count && s[i..<(i + p.count)].elementsEqual(p)
         }
         while i < s.count {
-            if let p = (specials + contractions).first(where: startsWith) {
+            if let p = literals.first(where: startsWith) {
                 words.append(p)
                 i += p.count
                 continue
