@@ -24,6 +24,10 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
 }
 
 /// CLIP's byte-level BPE tokenizer, as Stable Diffusion 2 uses it (OpenCLIP ViT-H: bos 49406, eos 49407, pad 0).
+///
+/// SD 2.x's `tokenizer/special_tokens_map.json` makes "!" the pad token, and transformers matches special tokens
+/// in the text, so a "!" in a prompt becomes id 0 as well (open_clip would give "!</w>", 256; diffusers issue
+/// #4153). svia follows transformers, since that is what the published SD 2.x weights are run with.
 public struct CLIPTokenizer: Sendable {
     /// A token matched in the text before pre-tokenisation (special tokens).
     public struct AddedToken: Sendable, Equatable {
