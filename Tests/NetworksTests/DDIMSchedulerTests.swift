@@ -89,6 +89,20 @@ final class DDIMSchedulerTests: XCTestCase {
         XCTAssertEqual(steps.first?.index, 40)
     }
 
+    /// diffusers 0.42.1 gives 62 timesteps for 61 trailing steps, the last being -1 (numpy arange rounding).
+    func testTrailingSpacingKeepsTheRequestedCount() throws {
+        var c = SchedulerConfig.sd2
+        c.timestepSpacing = .trailing
+        for n in [61, 103, 121, 1000] {
+            let ts = try DDIMScheduler(config: c, steps: n).integerTimesteps
+            XCTAssertEqual(ts.count, n)
+            XCTAssertEqual(ts.first, 999)
+            XCTAssertTrue(ts.allSatisfy { $0 >= 0 })
+            XCTAssertEqual(try EulerAncestralScheduler(config: c, steps: n).timesteps.count, n)
+        }
+        XCTAssertEqual(try DDIMScheduler(config: c, steps: 61).integerTimesteps.last, 15)
+    }
+
     func testRejectsBadArguments() throws {
         XCTAssertThrowsError(try DDIMScheduler(config: .sd2, steps: 0))
         XCTAssertThrowsError(try DDIMScheduler(config: .sd2, steps: 1001))

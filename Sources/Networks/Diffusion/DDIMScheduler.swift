@@ -50,8 +50,10 @@ public struct DDIMScheduler: Scheduler {
             let ratio = t / n
             return (0..<n).reversed().map { $0 * ratio + offset }
         case .trailing:
+            // numpy's arange yields n + 1 values for 62 of the counts 1...1000 (n = 61, 103, ...), ending at
+            // timestep -1; diffusers then indexes alphas_cumprod[-1] (the last one). Keep the n real steps.
             let ratio = Double(t) / Double(n)
-            return Spacing.arange(Double(t), 0, -ratio).map { Int(Spacing.round($0)) - 1 }
+            return Spacing.arange(Double(t), 0, -ratio).prefix(n).map { Int(Spacing.round($0)) - 1 }
         }
     }
 

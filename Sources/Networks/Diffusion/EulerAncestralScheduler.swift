@@ -52,7 +52,8 @@ public struct EulerAncestralScheduler: Scheduler {
             return (0..<n).reversed().map { Double($0 * ratio + offset) }
         case .trailing:
             let ratio = Double(t) / Double(n)
-            return Spacing.arange(Double(t), 0, -ratio).map { Double(Float(Spacing.round($0))) - 1 }
+            // As in DDIMScheduler: numpy's arange can yield one value too many; keep n.
+            return Spacing.arange(Double(t), 0, -ratio).prefix(n).map { Double(Float(Spacing.round($0))) - 1 }
         }
     }
 
