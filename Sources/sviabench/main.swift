@@ -8,8 +8,9 @@ guard let area = arguments.first else {
     exit(2)
 }
 let rest = Array(arguments.dropFirst())
-_ = rest
 switch area {
+case "engine":
+    EngineBench.run(rest)
 default:
     FileHandle.standardError.write(Data("sviabench: unknown area '\(area)'\n".utf8))
     exit(2)
