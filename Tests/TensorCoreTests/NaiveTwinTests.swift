@@ -85,6 +85,23 @@ import Testing
         }
     }
 
+    /// conv(x, folded weight, folded bias) equals batchNorm(conv(x, weight, bias)).
+    @Test func foldedBatchNormMatchesConvThenBatchNorm() {
+        let x = randomTensor([2, 3, 17, 7]), w = randomTensor([5, 3, 3, 3], seed: 1), b = randomTensor([5], seed: 2)
+        let mean = randomTensor([5], seed: 3), variance = randomTensor([5], seed: 4) * 0.4 + 0.5
+        let gamma = randomTensor([5], seed: 5), beta = randomTensor([5], seed: 6)
+        let reference = Tensor.conv2d(x, weight: w, bias: b, padding: 1)
+            .batchNorm(mean: mean, variance: variance, weight: gamma, bias: beta, eps: 1e-3)
+        let folded = Tensor.foldBatchNorm(weight: w, bias: b, gamma: gamma, beta: beta, mean: mean, variance: variance,
+                                          eps: 1e-3)
+        expectClose(Tensor.conv2d(x, weight: folded.weight, bias: folded.bias, padding: 1), reference,
+                    Tolerance.normalization, "folded conv")
+        let noBias = Tensor.foldBatchNorm(weight: w, bias: nil, gamma: nil, beta: nil, mean: mean, variance: variance)
+        expectClose(Tensor.conv2d(x, weight: noBias.weight, bias: noBias.bias),
+                    Tensor.conv2d(x, weight: w).batchNorm(mean: mean, variance: variance), Tolerance.normalization,
+                    "folded conv without affine")
+    }
+
     @Test func resize() {
         let x = randomTensor([2, 3, 7, 17])
         for size in [(1, 1), (3, 33), (17, 7), (14, 34), (7, 17), (33, 3), (64, 96)] {
