@@ -1,0 +1,6 @@
+import Testing
+@testable import Networks
+
+@Suite struct ONNXLoadingTests {
+    @Test func placeholder() {}
+}
