@@ -1,6 +1,0 @@
-import Testing
-@testable import Networks
-
-@Suite struct ONNXLoadingTests {
-    @Test func placeholder() {}
-}
