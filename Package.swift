@@ -1,6 +1,13 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Numeric kernels: no overflow/bounds traps in release, and AVX2+FMA code on x86-64 so SIMD8 maps to ymm.
+#if arch(x86_64)
+let optimizedNumerics: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]
+#else
+let optimizedNumerics: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+#endif
+
 let package = Package(
     name: "svia",
     platforms: [.macOS(.v14)],
@@ -9,9 +16,11 @@ let package = Package(
         .library(name: "Anonymizer", targets: ["Anonymizer"]),
         .library(name: "MediaIO", targets: ["MediaIO"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "Networks", targets: ["Networks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // System-library shims.
@@ -25,24 +34,28 @@ let package = Package(
         // Tensor type, ops, BLAS calls, thread pool, safetensors reader.
         .target(
             name: "TensorCore", dependencies: ["COpenBLAS"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]),
+            swiftSettings: optimizedNumerics),
+        // Architectures (SegFormer, Stable Diffusion 2), tokenizer, schedulers, model folders, and ONNX
+        // graphs for the small shipped detectors (faces, text regions); all on TensorCore.
+        .target(
+            name: "Networks",
+            dependencies: ["TensorCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: optimizedNumerics),
         // FFmpeg: demux/decode -> RGB frames with timestamps; encode/mux; stills; container privacy.
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         // The pipeline: regions -> masks -> replacement -> composition; baseline methods.
         .target(name: "Anonymizer", dependencies: ["MediaIO", "TensorCore"]),
-        // Architectures, tokenizer, schedulers, model folders.
-        .target(name: "Networks", dependencies: ["TensorCore"]),
         // Thin command-line shell.
         .executableTarget(
             name: "svia",
             dependencies: ["Anonymizer", "MediaIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Release-build benchmark driver used by Scripts/bench.sh.
-        .executableTarget(name: "sviabench", dependencies: ["Anonymizer", "MediaIO", "TensorCore"]),
+        .executableTarget(name: "sviabench", dependencies: ["Anonymizer", "MediaIO", "Networks", "TensorCore"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "TensorCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
         .testTarget(name: "AnonymizerTests", dependencies: ["Anonymizer", "MediaIO"]),
         .testTarget(name: "CLITests", dependencies: ["MediaIO"]),
-        .testTarget(name: "NetworksTests", dependencies: ["Networks"], resources: [.copy("Fixtures")]),
     ]
 )
