@@ -44,7 +44,7 @@ let package = Package(
         // FFmpeg: demux/decode -> RGB frames with timestamps; encode/mux; stills; container privacy.
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         // The pipeline: regions -> masks -> replacement -> composition; baseline methods.
-        .target(name: "Anonymizer", dependencies: ["MediaIO", "TensorCore"]),
+        .target(name: "Anonymizer", dependencies: ["MediaIO", "Networks", "TensorCore"]),
         // Thin command-line shell.
         .executableTarget(
             name: "svia",

@@ -21,6 +21,10 @@ public struct AnonymizeOptions: Sendable {
     public var jpegQuality: Int = 2
     /// Leave outputs that already exist untouched (resume an interrupted folder run).
     public var skipExisting = false
+    /// The shipped face and text detectors; nil runs none.
+    public var detectors: DetectorSettings? = DetectorSettings()
+    /// How detected faces and text are replaced.
+    public var detectedReplacement: BaselineMethod = .blur(sigma: nil)
 
     public init() {}
 
@@ -62,9 +66,14 @@ public enum ProgressEvent: Sendable {
 
 /// Runs planned jobs one after another; a failing file does not stop the others.
 public struct AnonymizeRunner: Sendable {
-    public var options: AnonymizeOptions
+    public let options: AnonymizeOptions
+    let detectorRegions: DetectorRegions?
 
-    public init(options: AnonymizeOptions) { self.options = options }
+    /// Loads the detectors the options ask for (throws when their models are missing).
+    public init(options: AnonymizeOptions) throws {
+        self.options = options
+        detectorRegions = try options.detectors.flatMap { $0.detectors.isEmpty ? nil : try DetectorRegions(settings: $0) }
+    }
 
     public func run(_ items: [JobItem], progress: (ProgressEvent) -> Void = { _ in }) -> [FileReport] {
         var reports: [FileReport] = []
@@ -124,18 +133,36 @@ public struct AnonymizeRunner: Sendable {
         return report
     }
 
-    /// One picture through the chosen method.
-    func anonymize(_ image: RGBImage, labelMap: () throws -> GrayImage, coverage: inout CoverageTally) throws -> RGBImage {
+    /// One picture: label-map regions through the chosen method, then detected faces and text through
+    /// their own replacement.
+    func anonymize(_ image: RGBImage, labelMap: () throws -> GrayImage?, coverage: inout CoverageTally) throws -> RGBImage {
         guard let method = options.baseline else { throw RunError.methodUnavailable(options.method) }
-        let masks = CategoryMasks(labelMap: try labelMap(), format: options.labelFormat, mapping: options.mapping,
-                                  width: image.width, height: image.height, dilation: options.dilation)
-        coverage.add(masks)
-        guard let union = masks.union else { return image }
-        return method.apply(to: image, inside: union)
+        var out = image
+        var found: CategoryRegions = []
+        if let map = try labelMap() {
+            let masks = CategoryMasks(labelMap: map, format: options.labelFormat, mapping: options.mapping,
+                                      width: image.width, height: image.height, dilation: options.dilation)
+            found += masks.masks
+            if let union = masks.union { out = method.apply(to: out, inside: union) }
+        }
+        if let detectorRegions {
+            // Detection reads the original picture: an earlier replacement must not hide a face or a plate.
+            let detected = try detectorRegions.regions(in: image)
+            found += detected
+            if var union = detected.first?.mask {
+                for d in detected.dropFirst() { union = union.union(d.mask) }
+                out = options.detectedReplacement.apply(to: out, inside: union)
+            }
+        }
+        coverage.add(found)
+        return out
     }
 
-    func loadLabelMap(_ item: JobItem, frame: Int?) throws -> GrayImage {
-        guard let base = item.labelMaps else { throw RunError.noRegions(item.input) }
+    func loadLabelMap(_ item: JobItem, frame: Int?) throws -> GrayImage? {
+        guard let base = item.labelMaps else {
+            if detectorRegions == nil { throw RunError.noRegions(item.input) }
+            return nil
+        }
         let path = frame.map { URL(fileURLWithPath: base).appendingPathComponent(String(format: "%06d.png", $0)).path } ?? base
         guard FileManager.default.fileExists(atPath: path) else {
             throw RunError.missingLabelMap(input: item.input, labelMap: path)
@@ -154,7 +181,7 @@ public enum RunError: Error, CustomStringConvertible {
         case .methodUnavailable(let m):
             return "--method \(m.rawValue) is not available yet in this version of svia: it needs the segmentation and diffusion models; use --method blur, pixelate or graymask with --masks"
         case .noRegions(let input):
-            return "\(input): no regions to anonymize: give label maps with --masks DIR (built-in segmentation is not available yet)"
+            return "\(input): no regions to anonymize: give label maps with --masks DIR or enable the detectors (--detect faces,text)"
         case .missingLabelMap(let input, let map):
             return "\(input): label map \(map) is missing"
         }
@@ -166,9 +193,9 @@ struct CoverageTally {
     var sums: [String: Double] = [:]
     var pictures = 0
 
-    mutating func add(_ masks: CategoryMasks) {
+    mutating func add(_ regions: CategoryRegions) {
         pictures += 1
-        for m in masks.masks { sums[m.category.rawValue, default: 0] += m.mask.coverage }
+        for m in regions { sums[m.category.rawValue, default: 0] += m.mask.coverage }
     }
 
     var averages: [String: Double] { sums.mapValues { $0 / Double(max(1, pictures)) } }

@@ -79,6 +79,21 @@ struct AnonymizeCommand: ParsableCommand {
     @Option(help: "Pixelation block size in pixels.")
     var pixelBlock: Int = 8
 
+    @Option(help: "Shipped detectors whose regions are added: faces, text (plates, sign text, burned-in overlays), or none.")
+    var detect: String = "faces,text"
+
+    @Option(help: "How detected faces and text are replaced: blur, pixelate or graymask.")
+    var detectReplace: ReplacementMethod = .blur
+
+    @Option(help: "Face detection threshold (0-1).")
+    var faceThreshold: Float = 0.2
+
+    @Option(help: "Run the detectors at WxH (e.g. 640x360) and map regions back to full resolution.")
+    var detectScale: String?
+
+    @Option(help: "Face ellipse size relative to the detected box.")
+    var maskScale: Double = 1.3
+
     @OptionGroup var encode: EncodeArguments
 
     @Option(help: "Write a JSON summary (inputs, outputs, frames, timings, what was stripped) to this file.")
@@ -96,6 +111,20 @@ struct AnonymizeCommand: ParsableCommand {
         if let s = blurSigma, !(s > 0 && s <= 1000) { throw ValidationError("--blur-sigma must be in (0, 1000]") }
         if CategoryMapping.named(mapping) == nil { throw ValidationError("--mapping must be privacy or paper") }
         _ = try selectedCategories()
+        if DetectorChoice(list: detect) == nil { throw ValidationError("--detect takes faces, text, both (faces,text) or none") }
+        if detectReplace == .svia { throw ValidationError("--detect-replace takes blur, pixelate or graymask") }
+        if !(faceThreshold > 0 && faceThreshold < 1) { throw ValidationError("--face-threshold must be between 0 and 1") }
+        if !(maskScale >= 1 && maskScale <= 4) { throw ValidationError("--mask-scale must be between 1 and 4") }
+        _ = try parsedDetectScale()
+    }
+
+    func parsedDetectScale() throws -> (width: Int, height: Int)? {
+        guard let detectScale else { return nil }
+        let parts = detectScale.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2, (32...8192).contains(parts[0]), (32...8192).contains(parts[1]) else {
+            throw ValidationError("--detect-scale must look like 640x360 (32 to 8192 per side)")
+        }
+        return (parts[0], parts[1])
     }
 
     func selectedCategories() throws -> Set<PrivacyCategory>? {
@@ -123,9 +152,13 @@ struct AnonymizeCommand: ParsableCommand {
             Terminal.error("\(error)")
             throw ExitCode(1)
         }
-        if masks == nil {
-            Terminal.error("no regions to anonymize: give label maps with --masks DIR (built-in segmentation is not available yet)")
+        let detectors = DetectorChoice(list: detect)!
+        if masks == nil && detectors.isEmpty {
+            Terminal.error("no regions to anonymize: give label maps with --masks DIR or enable the detectors (--detect faces,text)")
             throw ExitCode(2)
+        }
+        if masks == nil && !quiet {
+            Terminal.note("no segmenter weights in use: replacing only what the shipped detectors find (\(detect)); give --masks DIR for label-map regions")
         }
         for s in plan.skipped where !quiet { Terminal.note("skipped \(s.path): \(s.reason)") }
 
@@ -140,10 +173,30 @@ struct AnonymizeCommand: ParsableCommand {
         options.pixelBlock = pixelBlock
         options.encode = encode.options
         options.skipExisting = skipExisting
+        var settings = DetectorSettings()
+        settings.detectors = detectors
+        settings.face.threshold = faceThreshold
+        settings.face.maskScale = maskScale
+        let scale = try parsedDetectScale()
+        settings.face.scale = scale
+        settings.text.scale = scale
+        options.detectors = settings
+        switch detectReplace {
+        case .blur: options.detectedReplacement = .blur(sigma: blurSigma)
+        case .pixelate: options.detectedReplacement = .pixelate(block: pixelBlock)
+        case .graymask, .svia: options.detectedReplacement = .paperGraymask
+        }
+        let runner: AnonymizeRunner
+        do {
+            runner = try AnonymizeRunner(options: options)
+        } catch {
+            Terminal.error("\(error)")
+            throw ExitCode(1)
+        }
 
         let view = ProgressView(totalFiles: plan.items.count, quiet: quiet)
         let started = Date()
-        let reports = AnonymizeRunner(options: options).run(plan.items) { event in
+        let reports = runner.run(plan.items) { event in
             switch event {
             case .fileStarted(let i, _, let item): view.startFile(i, name: item.relativePath)
             case .frame(let done, let expected): view.draw(done: done, expected: expected)

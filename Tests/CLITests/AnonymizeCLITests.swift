@@ -9,7 +9,7 @@ import Testing
         try StillImage.write(img, to: s.file("in.png"))
         _ = try s.mkdir("masks")
         try StillImage.writeGray(carLabelMap(width: 41, height: 27, car: (5..<20, 3..<15)), to: s.file("masks/in.png"))
-        let r = try CLI.run(["anonymize", s.file("in.png"), "--masks", s.file("masks"), "--method", "graymask",
+        let r = try CLI.run(["anonymize", "--detect", "none", s.file("in.png"), "--masks", s.file("masks"), "--method", "graymask",
                              "-o", s.file("out.png"), "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let out = try StillImage.read(path: s.file("out.png"))
@@ -40,7 +40,7 @@ import Testing
             try StillImage.writeGray(carLabelMap(width: 96, height: 64, car: (10..<40, 10..<30)),
                                      to: s.file(String(format: "masks/%06d.png", i)))
         }
-        let r = try CLI.run(["anonymize", s.file("in.mp4"), "--masks", s.file("masks"), "--method", "graymask",
+        let r = try CLI.run(["anonymize", "--detect", "none", s.file("in.mp4"), "--masks", s.file("masks"), "--method", "graymask",
                              "-o", s.file("out.mp4"), "--quiet", "--report", s.file("report.json")])
         #expect(r.status == 0, "\(r.stderr)")
         let a = try videoTiming(s.file("in.mp4")), b = try videoTiming(s.file("out.mp4"))
@@ -81,12 +81,12 @@ import Testing
         let source = try audioPackets(s.file("in.mp4"))
         #expect(!source.isEmpty)
         // Same container: timestamps and payloads identical.
-        let r = try CLI.run(["anonymize", s.file("in.mp4"), "--masks", s.file("m"), "--method", "blur",
+        let r = try CLI.run(["anonymize", "--detect", "none", s.file("in.mp4"), "--masks", s.file("m"), "--method", "blur",
                              "--audio", "keep", "-o", s.file("out.mp4"), "-q"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try audioPackets(s.file("out.mp4")) == source)
         // Matroska counts time in milliseconds: payloads identical, timestamps in its own unit.
-        let k = try CLI.run(["anonymize", s.file("in.mp4"), "--masks", s.file("m"), "--method", "blur",
+        let k = try CLI.run(["anonymize", "--detect", "none", s.file("in.mp4"), "--masks", s.file("m"), "--method", "blur",
                              "--audio", "keep", "-o", s.file("out.mkv"), "-q"])
         #expect(k.status == 0, "\(k.stderr)")
         #expect(try audioPackets(s.file("out.mkv")).map { $0.suffix(2) } == source.map { $0.suffix(2) })
@@ -101,13 +101,13 @@ import Testing
         try "notes".write(toFile: s.file("in/readme.txt"), atomically: true, encoding: .utf8)
         try StillImage.writeGray(carLabelMap(width: 16, height: 12, car: (0..<4, 0..<4)), to: s.file("masks/a.png"))
         try StillImage.writeGray(carLabelMap(width: 16, height: 12, car: (0..<4, 0..<4)), to: s.file("masks/sub/b.png"))
-        let r = try CLI.run(["anonymize", s.file("in"), "--masks", s.file("masks"), "--method", "pixelate", "-o", s.file("out")])
+        let r = try CLI.run(["anonymize", "--detect", "none", s.file("in"), "--masks", s.file("masks"), "--method", "pixelate", "-o", s.file("out")])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(s.tree("out") == ["a.png", "sub/b.JPG"])
         #expect(r.stderr.contains("readme.txt"))
         // Resume: a second run with --skip-existing leaves the outputs alone.
         let before = try FileManager.default.attributesOfItem(atPath: s.file("out/a.png"))[.modificationDate] as? Date
-        let again = try CLI.run(["anonymize", s.file("in"), "--masks", s.file("masks"), "--method", "pixelate",
+        let again = try CLI.run(["anonymize", "--detect", "none", s.file("in"), "--masks", s.file("masks"), "--method", "pixelate",
                                  "-o", s.file("out"), "--skip-existing"])
         #expect(again.status == 0)
         let after = try FileManager.default.attributesOfItem(atPath: s.file("out/a.png"))[.modificationDate] as? Date
@@ -117,7 +117,7 @@ import Testing
     @Test func sviaMethodSaysItIsNotAvailableYet() throws {
         let s = try Scratch()
         try StillImage.write(texture(width: 8, height: 8), to: s.file("in.png"))
-        let r = try CLI.run(["anonymize", s.file("in.png"), "-o", s.file("out.png")])
+        let r = try CLI.run(["anonymize", "--detect", "none", s.file("in.png"), "-o", s.file("out.png")])
         #expect(r.status != 0)
         #expect(r.stderr.contains("not available yet"))
         #expect(!FileManager.default.fileExists(atPath: s.file("out.png")))
@@ -129,7 +129,7 @@ import Testing
     func expectCleanFailure(_ s: Scratch, _ input: String, output: String? = nil, mentions: String) throws {
         _ = try? s.mkdir("masks")
         let out = output ?? s.file("out/result.mp4")
-        let r = try CLI.run(["anonymize", input, "--masks", s.file("masks"), "--method", "blur", "-o", out, "-q"])
+        let r = try CLI.run(["anonymize", "--detect", "none", input, "--masks", s.file("masks"), "--method", "blur", "-o", out, "-q"])
         #expect(r.status != 0)
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.contains { $0.contains(mentions) }, "stderr: \(r.stderr)")
@@ -169,7 +169,7 @@ import Testing
         try data.prefix(data.count * 6 / 10).write(to: URL(fileURLWithPath: s.file("cut.mp4")))
         _ = try s.mkdir("masks")
         for i in 0..<30 { try StillImage.writeGray(GrayImage(width: 96, height: 64, fill: 13), to: s.file(String(format: "masks/%06d.png", i))) }
-        let r = try CLI.run(["anonymize", s.file("cut.mp4"), "--masks", s.file("masks"), "--method", "graymask",
+        let r = try CLI.run(["anonymize", "--detect", "none", s.file("cut.mp4"), "--masks", s.file("masks"), "--method", "graymask",
                              "-o", s.file("out.mp4"), "--report", s.file("r.json")])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("truncated"))
@@ -205,7 +205,7 @@ import Testing
         try StillImage.writeGray(GrayImage(width: 8, height: 8, fill: 13), to: s.file("masks/in.png"))
         // A regular file where the output folder should be: cannot be written as root or not.
         try "x".write(toFile: s.file("blocked"), atomically: true, encoding: .utf8)
-        let r = try CLI.run(["anonymize", s.file("in.png"), "--masks", s.file("masks"), "--method", "blur",
+        let r = try CLI.run(["anonymize", "--detect", "none", s.file("in.png"), "--masks", s.file("masks"), "--method", "blur",
                              "-o", s.file("blocked/out.png"), "-q"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("blocked"), "\(r.stderr)")
