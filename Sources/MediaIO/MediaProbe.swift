@@ -61,7 +61,7 @@ public enum MediaProbe {
         }
         let isImage = MediaKind.of(path: path) == .image || input.formatName.hasSuffix("_pipe") || input.formatName == "image2"
         for s in streams {
-            for key in s.tags.keys.sorted() where key != "language" {
+            for key in s.tags.keys.sorted() where key != "language" && !MediaProbe.isGeneric(key, s.tags[key]!) {
                 items.append(PrivacyItem(kind: classify(key), detail: "stream #\(s.index) \(key)=\(s.tags[key]!)",
                                          removedByDefault: true))
             }
@@ -96,6 +96,16 @@ public enum MediaProbe {
         }
         return ProbeReport(path: path, formatName: input.formatName, durationSeconds: duration, streams: streams,
                            tags: tags, privacyItems: items)
+    }
+
+    /// Values every muxer writes (`handler_name=VideoHandler`, an empty vendor id): they tell nothing.
+    static func isGeneric(_ key: String, _ value: String) -> Bool {
+        switch key {
+        case "handler_name": return ["VideoHandler", "SoundHandler", "SubtitleHandler", "DataHandler", "TimeCodeHandler"].contains(value)
+        case "vendor_id": return value == "[0][0][0][0]" || value == "FFMP" || value.isEmpty
+        case "duration", "DURATION": return true
+        default: return false
+        }
     }
 
     static func classify(_ key: String) -> PrivacyItem.Kind {
