@@ -90,6 +90,18 @@ public enum MediaProbe {
             if let d = exif.dateTime { items.append(PrivacyItem(kind: .time, detail: "EXIF DateTime=\(d)", removedByDefault: true)) }
             items.append(PrivacyItem(kind: .exif, detail: "EXIF block", removedByDefault: true))
         }
+        if isImage, fileExtension(path) == "png", let data = FileManager.default.contents(atPath: path) {
+            for chunk in PNGChunkScanner.scan(png: [UInt8](data)) {
+                let kind: PrivacyItem.Kind
+                switch chunk.type {
+                case "tIME": kind = .time
+                case "eXIf": kind = .exif
+                default: kind = classify(chunk.keyword)
+                }
+                let detail = chunk.keyword.isEmpty ? "PNG \(chunk.type) chunk" : "PNG \(chunk.type) \(chunk.keyword)"
+                items.append(PrivacyItem(kind: kind, detail: detail, removedByDefault: true))
+            }
+        }
         var duration: Double? = nil
         if ctx.pointee.duration > 0 && ctx.pointee.duration != svia_nopts_value() {
             duration = Double(ctx.pointee.duration) / Double(AV_TIME_BASE)
