@@ -224,6 +224,11 @@ public final class VideoWriter {
             if let d = durations.removeValue(forKey: pkt.pointee.pts), pkt.pointee.duration <= 0 {
                 pkt.pointee.duration = d
             }
+            if durations.count > 1024 {
+                // An encoder that drops frames would otherwise leave their entries here for good.
+                let done = pkt.pointee.pts
+                durations = durations.filter { $0.key > done }
+            }
             av_packet_rescale_ts(pkt, enc.pointee.time_base, videoStream.pointee.time_base)
             pkt.pointee.stream_index = videoStream.pointee.index
             try check(av_interleaved_write_frame(format, pkt), "write video", path: path)
