@@ -41,7 +41,7 @@ extension Tensor {
                 return
             }
             BLAS.withSingleThread {
-                ThreadPool.parallelFor(b * h * qBlocks) { range in
+                ThreadPool.parallelFor(b * h * qBlocks, chunksPerWorker: 8) { range in
                     let s = UnsafeMutablePointer<Float>.allocate(capacity: bq * bk)
                     let rowMax = UnsafeMutablePointer<Float>.allocate(capacity: bq)
                     let rowSum = UnsafeMutablePointer<Float>.allocate(capacity: bq)
