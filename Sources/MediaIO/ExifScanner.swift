@@ -75,3 +75,39 @@ enum ExifScanner {
         return summary
     }
 }
+
+/// Text and time chunks of a PNG (`tEXt`, `zTXt`, `iTXt`, `tIME`, `eXIf`): where image editors and
+/// cameras put authors, dates, places and EXIF.
+enum PNGChunkScanner {
+    struct Chunk: Equatable {
+        var type: String
+        /// The keyword of a text chunk, e.g. "Creation Time"; empty for others.
+        var keyword: String
+    }
+
+    static func scan(png data: [UInt8]) -> [Chunk] {
+        let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        guard data.count >= 8, Array(data[0..<8]) == signature else { return [] }
+        var found: [Chunk] = []
+        var i = 8
+        while i + 8 <= data.count, found.count < 1000 {
+            let len = Int(data[i]) << 24 | Int(data[i + 1]) << 16 | Int(data[i + 2]) << 8 | Int(data[i + 3])
+            let type = String(decoding: data[(i + 4)..<(i + 8)], as: UTF8.self)
+            let body = i + 8
+            guard len >= 0, body + len <= data.count else { break }
+            switch type {
+            case "tEXt", "zTXt", "iTXt":
+                let keyword = data[body..<(body + len)].prefix { $0 != 0 }.prefix(79)
+                found.append(Chunk(type: type, keyword: String(decoding: keyword, as: UTF8.self)))
+            case "tIME", "eXIf":
+                found.append(Chunk(type: type, keyword: ""))
+            case "IEND":
+                return found
+            default:
+                break
+            }
+            i = body + len + 4
+        }
+        return found
+    }
+}

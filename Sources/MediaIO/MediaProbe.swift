@@ -61,7 +61,7 @@ public enum MediaProbe {
         }
         let isImage = MediaKind.of(path: path) == .image || input.formatName.hasSuffix("_pipe") || input.formatName == "image2"
         for s in streams {
-            for key in s.tags.keys.sorted() where key != "language" {
+            for key in s.tags.keys.sorted() where key != "language" && !MediaProbe.isGeneric(key, s.tags[key]!) {
                 items.append(PrivacyItem(kind: classify(key), detail: "stream #\(s.index) \(key)=\(s.tags[key]!)",
                                          removedByDefault: true))
             }
@@ -90,12 +90,34 @@ public enum MediaProbe {
             if let d = exif.dateTime { items.append(PrivacyItem(kind: .time, detail: "EXIF DateTime=\(d)", removedByDefault: true)) }
             items.append(PrivacyItem(kind: .exif, detail: "EXIF block", removedByDefault: true))
         }
+        if isImage, fileExtension(path) == "png", let data = FileManager.default.contents(atPath: path) {
+            for chunk in PNGChunkScanner.scan(png: [UInt8](data)) {
+                let kind: PrivacyItem.Kind
+                switch chunk.type {
+                case "tIME": kind = .time
+                case "eXIf": kind = .exif
+                default: kind = classify(chunk.keyword)
+                }
+                let detail = chunk.keyword.isEmpty ? "PNG \(chunk.type) chunk" : "PNG \(chunk.type) \(chunk.keyword)"
+                items.append(PrivacyItem(kind: kind, detail: detail, removedByDefault: true))
+            }
+        }
         var duration: Double? = nil
         if ctx.pointee.duration > 0 && ctx.pointee.duration != svia_nopts_value() {
             duration = Double(ctx.pointee.duration) / Double(AV_TIME_BASE)
         }
         return ProbeReport(path: path, formatName: input.formatName, durationSeconds: duration, streams: streams,
                            tags: tags, privacyItems: items)
+    }
+
+    /// Values every muxer writes (`handler_name=VideoHandler`, an empty vendor id): they tell nothing.
+    static func isGeneric(_ key: String, _ value: String) -> Bool {
+        switch key {
+        case "handler_name": return ["VideoHandler", "SoundHandler", "SubtitleHandler", "DataHandler", "TimeCodeHandler"].contains(value)
+        case "vendor_id": return value == "[0][0][0][0]" || value == "FFMP" || value.isEmpty
+        case "duration", "DURATION": return true
+        default: return false
+        }
     }
 
     static func classify(_ key: String) -> PrivacyItem.Kind {

@@ -74,6 +74,7 @@ public final class VideoReader {
     private var lastPts: Int64 = Int64.min
     private var lastDuration: Int64 = 0
     private let defaultDuration: Int64
+    private let keyframesOnly: Bool
 
     public convenience init(path: String) throws {
         try self.init(path: path, keyframesOnly: false)
@@ -81,6 +82,7 @@ public final class VideoReader {
 
     init(path: String, keyframesOnly: Bool, threads: Int = 2) throws {
         self.path = path
+        self.keyframesOnly = keyframesOnly
         input = try InputFile(path: path)
         let (idx, codec) = try input.videoStream()
         videoIndex = idx
@@ -165,7 +167,7 @@ public final class VideoReader {
             if r == FFmpegError.tryAgain { return nil }
             if r == FFmpegError.endOfFile {
                 finished = true
-                if let n = info.expectedFrameCount, decodedFrames < n { isTruncated = true }
+                if let n = info.expectedFrameCount, decodedFrames < n, !keyframesOnly { isTruncated = true }
                 if readFailed { isTruncated = true }
                 return nil
             }

@@ -23,6 +23,8 @@ public final class VideoWriter {
     private var durations: [Int64: Int64] = [:]
     private var lastPts = Int64.min
     private let fixedQuality: Int32?
+    /// The caller's time base; the encoder's differs only where the codec cannot count in it (mpeg4).
+    private let inputTimeBase: AVRational
     public private(set) var framesWritten = 0
 
     /// A writer for pictures of `width`×`height`, timestamps in `timeBase`.
@@ -59,7 +61,9 @@ public final class VideoWriter {
         enc.pointee.width = Int32(width)
         enc.pointee.height = Int32(height)
         enc.pointee.pix_fmt = AV_PIX_FMT_YUV420P
-        enc.pointee.time_base = timeBase.av
+        inputTimeBase = timeBase.av
+        enc.pointee.time_base = options.codec == .mpeg4
+            ? VideoWriter.mpeg4TimeBase(timeBase, frameRate: frameRate).av : timeBase.av
         if frameRate > 0 { enc.pointee.framerate = av_d2q(frameRate, 1 << 20) }
         enc.pointee.thread_count = Int32(max(1, options.threads))
         enc.pointee.colorspace = color.space
@@ -190,17 +194,21 @@ public final class VideoWriter {
         precondition(image.width == width && image.height == height,
                      "VideoWriter: picture \(image.width)x\(image.height), expected \(width)x\(height)")
         try startIfNeeded()
-        let p = lastPts != Int64.min && pts <= lastPts ? lastPts + 1 : pts
+        let tb = encoder!.pointee.time_base
+        let same = av_cmp_q(tb, inputTimeBase) == 0
+        let encPts = same ? pts : av_rescale_q(pts, inputTimeBase, tb)
+        let encDuration = same ? duration : max(1, av_rescale_q(duration, inputTimeBase, tb))
+        let p = lastPts != Int64.min && encPts <= lastPts ? lastPts + 1 : encPts
         lastPts = p
         try rgb.setPackedBytes(image.pixels, channels: 3)
         try check(av_frame_make_writable(yuv.f), "make frame writable", path: path)
         try scaler.scale(rgb.f, into: yuv.f)
         let f = yuv.f
         f.pointee.pts = p
-        f.pointee.pkt_duration = duration
+        f.pointee.pkt_duration = encDuration
         f.pointee.pict_type = AV_PICTURE_TYPE_NONE
         if let q = fixedQuality { f.pointee.quality = q }
-        durations[p] = duration
+        durations[p] = encDuration
         try check(avcodec_send_frame(encoder, f), "encode video", path: path)
         framesWritten += 1
         try drainEncoder()
@@ -215,6 +223,11 @@ public final class VideoWriter {
             try check(r, "encode video", path: path)
             if let d = durations.removeValue(forKey: pkt.pointee.pts), pkt.pointee.duration <= 0 {
                 pkt.pointee.duration = d
+            }
+            if durations.count > 1024 {
+                // An encoder that drops frames would otherwise leave their entries here for good.
+                let done = pkt.pointee.pts
+                durations = durations.filter { $0.key > done }
             }
             av_packet_rescale_ts(pkt, enc.pointee.time_base, videoStream.pointee.time_base)
             pkt.pointee.stream_index = videoStream.pointee.index
@@ -245,6 +258,23 @@ public final class VideoWriter {
 
     var hasStarted: Bool { headerWritten }
     func start() throws { try startIfNeeded() }
+}
+
+extension VideoWriter {
+    /// MPEG-4 Part 2 counts time in at most 65535 ticks per unit. A finer time base (90 kHz from MPEG-TS)
+    /// is divided by the smallest factor that still counts whole frame durations, so timestamps stay exact
+    /// for constant-rate input.
+    static func mpeg4TimeBase(_ tb: Rational, frameRate: Double) -> Rational {
+        if tb.den <= 65535 { return tb }
+        let ticks = frameRate > 0 ? Int((Double(tb.den) / (Double(tb.num) * frameRate)).rounded()) : 0
+        var fallback: Rational? = nil
+        for d in 2...tb.den where tb.den % d == 0 && tb.den / d <= 65535 {
+            if ticks > 0 && ticks % d == 0 { return Rational(num: tb.num, den: tb.den / d) }
+            if fallback == nil { fallback = Rational(num: tb.num, den: tb.den / d) }
+            if tb.den / d < 1000 { break }
+        }
+        return fallback ?? Rational(num: 1, den: frameRate > 0 ? min(65535, Int(frameRate * 1000)) : 65535)
+    }
 }
 
 func fourCC(_ s: String) -> UInt32 {

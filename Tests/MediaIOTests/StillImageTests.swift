@@ -61,6 +61,26 @@ import Testing
         #expect(try MediaProbe.probe(path: out).privacyItems.isEmpty)
     }
 
+    @Test func pngTextChunksAreReportedAndNotRewritten() throws {
+        let dir = try TestDir()
+        let plain = dir.file("plain.png")
+        try StillImage.write(patternImage(width: 32, height: 24), to: plain)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: plain)))
+        // After the signature (8) and IHDR (4 + 4 + 13 + 4).
+        bytes.insert(contentsOf: pngChunk("tEXt", Array("Creation Time".utf8) + [0] + Array("2024-05-01 10:00".utf8))
+                     + pngChunk("tEXt", Array("Author".utf8) + [0] + Array("Jane".utf8)), at: 33)
+        let tagged = dir.file("t.png")
+        try Data(bytes).write(to: URL(fileURLWithPath: tagged))
+        #expect(try StillImage.read(path: tagged) == patternImage(width: 32, height: 24))
+        let items = try MediaProbe.probe(path: tagged).privacyItems
+        #expect(items.contains { $0.kind == .time && $0.detail.contains("Creation Time") }, "\(items)")
+        #expect(items.contains { $0.detail.contains("Author") })
+        let out = dir.file("clean.png")
+        try StillImage.write(try StillImage.read(path: tagged), to: out)
+        #expect(PNGChunkScanner.scan(png: [UInt8](try Data(contentsOf: URL(fileURLWithPath: out)))).isEmpty)
+        #expect(try MediaProbe.probe(path: out).privacyItems.isEmpty)
+    }
+
     @Test func unsupportedExtensionIsRejected() throws {
         let dir = try TestDir()
         #expect(throws: MediaError.unsupportedExtension(path: dir.file("x.gif"))) {
@@ -98,4 +118,16 @@ func exifSegment(make: String, model: String) -> [UInt8] {
     let payload = Array("Exif".utf8) + [0, 0] + t
     let len = payload.count + 2
     return [0xFF, 0xE1, UInt8(len >> 8), UInt8(len & 0xFF)] + payload
+}
+
+func pngChunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
+    let typed = Array(type.utf8) + body
+    var crc: UInt32 = 0xFFFF_FFFF
+    for b in typed {
+        crc ^= UInt32(b)
+        for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+    }
+    crc ^= 0xFFFF_FFFF
+    func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+    return be(UInt32(body.count)) + typed + be(crc)
 }

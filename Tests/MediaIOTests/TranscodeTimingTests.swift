@@ -48,4 +48,22 @@ import Testing
         _ = try VideoTranscoder.run(input: input, output: output, options: EncodeOptions(codec: .hevc)) { $0.image }
         #expect(try probeRows(output, "v:0", "stream=codec_tag_string") == ["hvc1"])
     }
+
+    /// MPEG-TS counts in 90 kHz and starts late; mpeg4 cannot count that finely.
+    @Test(arguments: VideoCodecChoice.allCases)
+    func transportStreamInput(codec: VideoCodecChoice) throws {
+        let dir = try TestDir()
+        let input = try dir.clip("in.ts", source: "testsrc2=size=160x120:rate=30000/1001", seconds: 0.5)
+        let output = dir.file("out.mp4")
+        let report = try VideoTranscoder.run(input: input, output: output, options: EncodeOptions(codec: codec)) { $0.image }
+        #expect(report.frames == 15)
+        let a = try frameTimes(input), b = try frameTimes(output)
+        #expect(a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) < 1e-5 }, "\(a) vs \(b)")
+    }
+
+    @Test func mpeg4TimeBaseStaysExactForCommonRates() {
+        #expect(VideoWriter.mpeg4TimeBase(Rational(num: 1, den: 15360), frameRate: 30) == Rational(num: 1, den: 15360))
+        #expect(VideoWriter.mpeg4TimeBase(Rational(num: 1, den: 90000), frameRate: 25) == Rational(num: 1, den: 45000))
+        #expect(VideoWriter.mpeg4TimeBase(Rational(num: 1, den: 90000), frameRate: 30000.0 / 1001) == Rational(num: 1, den: 30000))
+    }
 }
