@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Anonymizer", targets: ["Anonymizer"]),
         .library(name: "MediaIO", targets: ["MediaIO"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "Networks", targets: ["Networks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -26,6 +27,10 @@ let package = Package(
         .target(
             name: "TensorCore", dependencies: ["COpenBLAS"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        // Networks on TensorCore: SegFormer.
+        .target(
+            name: "Networks", dependencies: ["TensorCore"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         // FFmpeg: demux/decode -> RGB frames with timestamps; encode/mux; stills; container privacy.
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         // The pipeline: regions -> masks -> replacement -> composition; baseline methods.
@@ -36,9 +41,10 @@ let package = Package(
             dependencies: ["Anonymizer", "MediaIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Release-build benchmark driver used by Scripts/bench.sh.
-        .executableTarget(name: "sviabench", dependencies: ["Anonymizer", "MediaIO", "TensorCore"]),
+        .executableTarget(name: "sviabench", dependencies: ["Anonymizer", "MediaIO", "Networks", "TensorCore"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "TensorCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
         .testTarget(name: "AnonymizerTests", dependencies: ["Anonymizer", "MediaIO"]),
         .testTarget(name: "CLITests", dependencies: ["MediaIO"]),
