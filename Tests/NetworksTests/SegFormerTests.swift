@@ -124,6 +124,18 @@ func maxAbs(_ a: Tensor) -> Float { a.scalars.reduce(0) { max($0, abs($1)) } }
         #expect(batch.narrowed(dim: 0, start: 1, length: 1).scalars == model.logits(flipped).scalars)
     }
 
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["SVIA_SEGFORMER_B0_FIXTURE"] != nil))
+    func fullB0PreprocessingMatches() throws {
+        let ref = try SegFormerReference(ProcessInfo.processInfo.environment["SVIA_SEGFORMER_B0_FIXTURE"]!)
+        let want = try ref.tensor("pixel_values")
+        let got = SegFormerImageProcessor().pixelValues(rgb: ref.rgb, width: ref.frameWidth, height: ref.frameHeight,
+                                                         size: (want.shape[3], want.shape[2]))
+        let g = got.scalars, w = want.scalars
+        let differing = zip(g, w).filter { abs($0 - $1) > 1e-5 }.count
+        print("segformer b0 fixture: \(differing) of \(w.count) pixel values differ, max |diff| \(maxAbsDifference(got, want))")
+        #expect(differing == 0)
+    }
+
     /// A random-weight mit-b0 written by `make_segformer_fixtures.py --full-b0 DIR` (too large to commit).
     @Test(.enabled(if: ProcessInfo.processInfo.environment["SVIA_SEGFORMER_B0_FIXTURE"] != nil))
     func fullB0ClassMapAgreement() throws {

@@ -1,7 +1,7 @@
 // Ports transformers 5.23.0 `models/segformer/image_processing_pil_segformer.py` (`SegformerImageProcessorPil`, what
 // `SegformerImageProcessor` falls back to without torchvision) for packed RGB24 input: PIL's BILINEAR resize of the
-// uint8 image (a triangle filter widened by the downscale factor, 22-bit fixed-point weights, horizontal pass then
-// vertical, each rounded to uint8; torchvision's antialiased uint8 resize follows the same scheme), rescale by 1/255,
+// uint8 image (a triangle filter widened by the downscale factor, 22-bit fixed-point weights, two passes each rounded
+// to uint8, in Pillow 13's order), rescale by 1/255,
 // ImageNet mean/std; and the post-processing of logits to a class map.
 import TensorCore
 
@@ -29,37 +29,45 @@ public struct SegFormerImageProcessor: Sendable {
         }
     }
 
-    /// Antialiased bilinear resize of packed RGB24, as torchvision does for uint8 tensors.
+    /// Antialiased bilinear resize of packed RGB24, as Pillow's `Image.resize(BILINEAR)` does.
     public static func resizeRGB(_ rgb: [UInt8], width: Int, height: Int, toWidth: Int, toHeight: Int) -> [UInt8] {
-        var img = rgb, w = width
-        if toWidth != width {
-            let taps = antialiasTaps(input: width, output: toWidth)
-            img = resample(img, lines: height, inCount: width, outCount: toWidth, step: 3, lineStride: width * 3,
-                           outLineStride: toWidth * 3, taps: taps)
-            w = toWidth
+        // Pillow 13 runs the vertical pass first when it shrinks rows while the horizontal pass widens them, else
+        // horizontal first (checked against Pillow on all four combinations); the rounding in between makes it matter.
+        if toHeight < height && toWidth > width {
+            let shrunk = resizeVertically(rgb, width: width, height: height, toHeight: toHeight)
+            return resizeHorizontally(shrunk, width: width, height: toHeight, toWidth: toWidth)
         }
-        if toHeight != height {
-            // Vertical pass: lines are columns (one byte apart per channel), samples are rows.
-            let taps = antialiasTaps(input: height, output: toHeight)
-            var out = [UInt8](repeating: 0, count: w * toHeight * 3)
-            img.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in
-                    let rowBytes = w * 3
-                    ThreadPool.parallelFor(toHeight) { range in
-                        for y in range {
-                            let t = taps[y]
-                            for j in 0..<rowBytes {
-                                var acc = Int64(1) << Int64(precisionBits - 1)
-                                for (i, wt) in t.weights.enumerated() { acc += Int64(wt) * Int64(src[(t.start + i) * rowBytes + j]) }
-                                dst[y * rowBytes + j] = clipByte(acc)
-                            }
+        let widened = resizeHorizontally(rgb, width: width, height: height, toWidth: toWidth)
+        return resizeVertically(widened, width: toWidth, height: height, toHeight: toHeight)
+    }
+
+    static func resizeHorizontally(_ img: [UInt8], width: Int, height: Int, toWidth: Int) -> [UInt8] {
+        if toWidth == width { return img }
+        return resample(img, lines: height, inCount: width, outCount: toWidth, step: 3, lineStride: width * 3,
+                        outLineStride: toWidth * 3, taps: antialiasTaps(input: width, output: toWidth))
+    }
+
+    /// Vertical pass: each output row mixes whole input rows.
+    static func resizeVertically(_ img: [UInt8], width w: Int, height: Int, toHeight: Int) -> [UInt8] {
+        if toHeight == height { return img }
+        let taps = antialiasTaps(input: height, output: toHeight)
+        var out = [UInt8](repeating: 0, count: w * toHeight * 3)
+        img.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                let rowBytes = w * 3
+                ThreadPool.parallelFor(toHeight) { range in
+                    for y in range {
+                        let t = taps[y]
+                        for j in 0..<rowBytes {
+                            var acc = Int64(1) << Int64(precisionBits - 1)
+                            for (i, wt) in t.weights.enumerated() { acc += Int64(wt) * Int64(src[(t.start + i) * rowBytes + j]) }
+                            dst[y * rowBytes + j] = clipByte(acc)
                         }
                     }
                 }
             }
-            img = out
         }
-        return img
+        return out
     }
 
     static func resample(_ img: [UInt8], lines: Int, inCount: Int, outCount: Int, step: Int, lineStride: Int,
