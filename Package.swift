@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // System-library shims.
@@ -27,9 +28,10 @@ let package = Package(
         .target(
             name: "TensorCore", dependencies: ["COpenBLAS"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-        // Networks on TensorCore: SegFormer.
+        // ONNX graphs run on TensorCore; the small shipped detectors (faces, text regions); SegFormer.
         .target(
-            name: "Networks", dependencies: ["TensorCore"],
+            name: "Networks",
+            dependencies: ["TensorCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         // FFmpeg: demux/decode -> RGB frames with timestamps; encode/mux; stills; container privacy.
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),

@@ -11,6 +11,26 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// Threads a large standalone GEMM may use: all cores (OpenBLAS gains little beyond 2 here).
+    public static let standaloneThreads: Int = ThreadPool.workers
+
+    /// Runs `body` with OpenBLAS limited to `count` threads, then restores the previous count.
+    ///
+    /// Use `withSingleThread` around every GEMM issued inside `ThreadPool.parallelFor`.
+    @inlinable
+    public static func withThreads<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        let before = threads
+        if before != count { threads = count }
+        defer { if before != count { threads = before } }
+        return try body()
+    }
+
+    /// Runs `body` with one OpenBLAS thread (for GEMMs inside svia's own parallel loops).
+    @inlinable
+    public static func withSingleThread<R>(_ body: () throws -> R) rethrows -> R {
+        try withThreads(1, body)
+    }
+
     /// OpenBLAS's build description (version, target core, threading model).
     public static var configuration: String { String(cString: openblas_get_config()) }
 
