@@ -27,7 +27,7 @@ let package = Package(
         // Tensor type, ops, BLAS calls, thread pool, safetensors reader.
         .target(
             name: "TensorCore", dependencies: ["COpenBLAS"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]),
         // ONNX graphs run on TensorCore; the small shipped detectors (faces, text regions); SegFormer.
         .target(
             name: "Networks",

@@ -8,13 +8,14 @@ guard let area = arguments.first else {
     exit(2)
 }
 let rest = Array(arguments.dropFirst())
-_ = rest
 switch area {
 case "segmenter":
     do { try SegmenterBench.run(rest) } catch {
         FileHandle.standardError.write(Data("sviabench segmenter: \(error)\n".utf8))
         exit(1)
     }
+case "engine":
+    EngineBench.run(rest)
 default:
     FileHandle.standardError.write(Data("sviabench: unknown area '\(area)'\n".utf8))
     exit(2)
