@@ -1,6 +1,6 @@
 // Release-build benchmark driver: `sviabench AREA [options]`, one JSON object per line on stdout.
 // Scripts/bench.sh builds it and runs Scripts/bench/AREA.sh, which adds the reference measurements.
-// One file per area (IOBench.swift, EngineBench.swift, ...).
+// One file per area (IOBench.swift, EngineBench.swift, SegmenterBench.swift, ...).
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -9,8 +9,9 @@ do {
     switch arguments.first {
     case "io": try IOBench.run(rest)
     case "engine": EngineBench.run(rest)
+    case "segmenter": try SegmenterBench.run(rest)
     default:
-        FileHandle.standardError.write(Data("usage: sviabench AREA [options]; areas: io, engine\n".utf8))
+        FileHandle.standardError.write(Data("usage: sviabench AREA [options]; areas: io, engine, segmenter\n".utf8))
         exit(2)
     }
 } catch {
