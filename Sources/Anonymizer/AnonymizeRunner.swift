@@ -68,10 +68,13 @@ public enum ProgressEvent: Sendable {
 public struct AnonymizeRunner: Sendable {
     public let options: AnonymizeOptions
     let detectorRegions: DetectorRegions?
+    /// Segments pictures that have no label maps.
+    let segmenter: SegmenterRegions?
 
     /// Loads the detectors the options ask for (throws when their models are missing).
-    public init(options: AnonymizeOptions) throws {
+    public init(options: AnonymizeOptions, segmenter: SegmenterRegions? = nil) throws {
         self.options = options
+        self.segmenter = segmenter
         detectorRegions = try options.detectors.flatMap { $0.detectors.isEmpty ? nil : try DetectorRegions(settings: $0) }
     }
 
@@ -101,7 +104,7 @@ public struct AnonymizeRunner: Sendable {
             switch item.kind {
             case .image:
                 let image = try StillImage.read(path: item.input)
-                let out = try anonymize(image, labelMap: { try loadLabelMap(item, frame: nil) }, coverage: &coverage)
+                let out = try anonymize(image, labelMap: { try labelMap(item, frame: nil, image: $0) }, coverage: &coverage)
                 try StillImage.write(out, to: item.output, jpegQuality: options.jpegQuality)
                 report.frames = 1
             case .video:
@@ -110,7 +113,7 @@ public struct AnonymizeRunner: Sendable {
                         input: item.input, output: item.output, options: options.encode,
                         progress: { done, expected in progress(.frame(done: done, expected: expected)) }
                     ) { frame in
-                        try anonymize(frame.image, labelMap: { try loadLabelMap(item, frame: frame.index) },
+                        try anonymize(frame.image, labelMap: { try labelMap(item, frame: frame.index, image: $0) },
                                       coverage: &coverage)
                     }
                 }
@@ -135,12 +138,13 @@ public struct AnonymizeRunner: Sendable {
 
     /// One picture: label-map regions through the chosen method, then detected faces and text through
     /// their own replacement.
-    func anonymize(_ image: RGBImage, labelMap: () throws -> GrayImage?, coverage: inout CoverageTally) throws -> RGBImage {
+    func anonymize(_ image: RGBImage, labelMap: (RGBImage) throws -> (GrayImage, LabelFormat)?,
+                   coverage: inout CoverageTally) throws -> RGBImage {
         guard let method = options.baseline else { throw RunError.methodUnavailable(options.method) }
         var out = image
         var found: CategoryRegions = []
-        if let map = try labelMap() {
-            let masks = CategoryMasks(labelMap: map, format: options.labelFormat, mapping: options.mapping,
+        if let (map, format) = try labelMap(image) {
+            let masks = CategoryMasks(labelMap: map, format: format, mapping: options.mapping,
                                       width: image.width, height: image.height, dilation: options.dilation)
             found += masks.masks
             if let union = masks.union { out = method.apply(to: out, inside: union) }
@@ -156,6 +160,12 @@ public struct AnonymizeRunner: Sendable {
         }
         coverage.add(found)
         return out
+    }
+
+    /// The picture's label map: from the user's files, else from the segmenter, else none.
+    func labelMap(_ item: JobItem, frame: Int?, image: RGBImage) throws -> (GrayImage, LabelFormat)? {
+        if item.labelMaps == nil, let segmenter { return (try segmenter.trainIdMap(for: image), .trainIds) }
+        return try loadLabelMap(item, frame: frame).map { ($0, options.labelFormat) }
     }
 
     func loadLabelMap(_ item: JobItem, frame: Int?) throws -> GrayImage? {

@@ -33,13 +33,13 @@ public struct PlanError: Error, CustomStringConvertible, Equatable {
 ///   `<folder>_anonymized/`.
 /// An output never equals an input, and a folder walk never descends into the output folder.
 public enum JobPlanner {
-    public static func plan(inputs: [String], output: String?, masks: String?,
+    public static func plan(inputs: [String], output: String?, masks: String?, outputIsFolder: Bool = false,
                             fileManager fm: FileManager = .default) throws -> (items: [JobItem], skipped: [SkippedFile]) {
         guard !inputs.isEmpty else { throw PlanError("no input given") }
         var items: [JobItem] = []
         var skipped: [SkippedFile] = []
         let outputIsFile: Bool = {
-            guard let output, inputs.count == 1 else { return false }
+            guard let output, inputs.count == 1, !outputIsFolder else { return false }
             var isDir: ObjCBool = false
             if fm.fileExists(atPath: output, isDirectory: &isDir), isDir.boolValue { return false }
             return MediaKind.of(path: output) != .unsupported

@@ -61,6 +61,8 @@ struct AnonymizeCommand: ParsableCommand {
     @Option(help: "Folder of Cityscapes label maps: NAME.png per image, NAME/%06d.png per video frame (0-based).")
     var masks: String?
 
+    @OptionGroup var segmenterArguments: SegmenterArguments
+
     @Option(help: "Numbering of the label maps: trainIds (0-18, 255 unlabeled) or labelIds (0-33).")
     var labelFormat: LabelFormat = .trainIds
 
@@ -153,12 +155,16 @@ struct AnonymizeCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let detectors = DetectorChoice(list: detect)!
-        if masks == nil && detectors.isEmpty {
-            Terminal.error("no regions to anonymize: give label maps with --masks DIR or enable the detectors (--detect faces,text)")
-            throw ExitCode(2)
-        }
-        if masks == nil && !quiet {
-            Terminal.note("no segmenter weights in use: replacing only what the shipped detectors find (\(detect)); give --masks DIR for label-map regions")
+        var segmenter: SegmenterRegions? = nil
+        if masks == nil {
+            segmenter = try segmenterArguments.load(required: false, quiet: quiet)
+            if segmenter == nil && detectors.isEmpty {
+                Terminal.error("no regions to anonymize: give label maps with --masks DIR, a segmenter with --segmenter, or enable the detectors (--detect faces,text)")
+                throw ExitCode(2)
+            }
+            if segmenter == nil && !quiet {
+                Terminal.note("no segmenter weights found (\(SegmenterArguments.searchedDescription)): replacing only what the shipped detectors find (\(detect)); give --masks DIR or --segmenter PATH for the other categories")
+            }
         }
         for s in plan.skipped where !quiet { Terminal.note("skipped \(s.path): \(s.reason)") }
 
@@ -188,7 +194,7 @@ struct AnonymizeCommand: ParsableCommand {
         }
         let runner: AnonymizeRunner
         do {
-            runner = try AnonymizeRunner(options: options)
+            runner = try AnonymizeRunner(options: options, segmenter: segmenter)
         } catch {
             Terminal.error("\(error)")
             throw ExitCode(1)

@@ -1,0 +1,102 @@
+import Anonymizer
+import ArgumentParser
+import Foundation
+import MediaIO
+
+/// Which segmenter to use and at what size.
+struct SegmenterArguments: ParsableArguments {
+    @Option(help: "SegFormer checkpoint: a folder with config.json + model.safetensors, or a hub id found in the Hugging Face cache (default: the first nvidia/segformer-b*-finetuned-cityscapes-1024-1024 there).")
+    var segmenter: String?
+
+    @Option(help: "Segment at WxH (default: the longer side brought down to 1024, aspect kept).")
+    var workSize: String?
+
+    static var searchedDescription: String {
+        "looked in \(HuggingFaceCacheDescription.hub) for nvidia/segformer-b0...b5-finetuned-cityscapes-1024-1024"
+    }
+
+    func validate() throws { _ = try parsedWorkSize() }
+
+    func parsedWorkSize() throws -> (width: Int, height: Int)? {
+        guard let workSize else { return nil }
+        let parts = workSize.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2, (32...8192).contains(parts[0]), (32...8192).contains(parts[1]) else {
+            throw ValidationError("--work-size must look like 1024x512 (32 to 8192 per side)")
+        }
+        return (parts[0], parts[1])
+    }
+
+    /// The segmenter, or nil when none is named and none is in the cache (an error when `required`).
+    func load(required: Bool, quiet: Bool) throws -> SegmenterRegions? {
+        guard let path = SegmenterRegions.locate(segmenter) else {
+            if segmenter != nil || required {
+                Terminal.error("segmenter \(segmenter.map { "'\($0)' " } ?? "")not found (\(Self.searchedDescription)); download one, e.g. `huggingface-cli download nvidia/segformer-b0-finetuned-cityscapes-1024-1024` (15 MB), or pass a folder with config.json and model.safetensors")
+                throw ExitCode(2)
+            }
+            return nil
+        }
+        do {
+            let s = try SegmenterRegions(directory: path, workSize: try parsedWorkSize())
+            if !quiet { Terminal.note("segmenting with \(path)") }
+            return s
+        } catch {
+            Terminal.error("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+enum HuggingFaceCacheDescription {
+    static var hub: String { SegmenterRegions.hubDirectoryPath }
+}
+
+struct SegmentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "segment",
+        abstract: "Write Cityscapes class maps, per-category masks and a colour overlay for review.",
+        discussion: """
+            For a still NAME.EXT: NAME.png (trainIds class map), NAME_overlay.jpg, and NAME_CATEGORY.png \
+            masks. For a video NAME.EXT: NAME/%06d.png class maps (0-based frames) and NAME_overlay.mp4. \
+            The class maps are accepted back by `svia anonymize --masks OUTPUT`, so they can be reviewed \
+            and corrected first.
+            """)
+
+    @Argument(help: "Videos, images or folders.")
+    var inputs: [String]
+
+    @Option(name: .shortAndLong, help: "Output folder.")
+    var output: String
+
+    @OptionGroup var segmenterArguments: SegmenterArguments
+
+    @Option(help: "Categories written as masks (comma-separated; default all).")
+    var categories: String?
+
+    @Flag(name: .shortAndLong, help: "No progress output.")
+    var quiet = false
+
+    func run() throws {
+        let plan: (items: [JobItem], skipped: [SkippedFile])
+        do {
+            plan = try JobPlanner.plan(inputs: inputs, output: output, masks: nil, outputIsFolder: true)
+        } catch {
+            Terminal.error("\(error)")
+            throw ExitCode(1)
+        }
+        for s in plan.skipped where !quiet { Terminal.note("skipped \(s.path): \(s.reason)") }
+        guard let segmenter = try segmenterArguments.load(required: true, quiet: quiet) else { throw ExitCode(2) }
+        var failed = 0
+        for (i, item) in plan.items.enumerated() {
+            if !quiet { Terminal.status("[\(i + 1)/\(plan.items.count)] \(item.relativePath)") }
+            do {
+                try SegmentWriter(segmenter: segmenter).write(item)
+                if !quiet { Terminal.clearStatus(); Terminal.note("segmented \(item.input)") }
+            } catch {
+                Terminal.clearStatus()
+                Terminal.error("\(error)")
+                failed += 1
+            }
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+}
