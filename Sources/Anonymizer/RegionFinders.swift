@@ -30,7 +30,9 @@ public struct DetectorChoice: OptionSet, Sendable, Hashable {
 public struct DetectorSettings: Sendable {
     public var detectors: DetectorChoice = .all
     public var face = FaceDetector.Options()
-    public var text = TextDetector.Options()
+    /// Text detection brings the shorter side up to 1024 rather than rapidocr's 736: small and
+    /// motion-blurred plates score under the box threshold at 736.
+    public var text = TextDetector.Options(limitSideLength: 1024)
     /// Pixels added around every detected region.
     public var dilation = 2
     public init() {}
