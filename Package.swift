@@ -41,12 +41,11 @@ let package = Package(
         .executableTarget(
             name: "svia",
             dependencies: ["Anonymizer", "MediaIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-
-        // Release-build benchmark driver used by Scripts/bench.sh.
+        // Release-build benchmark driver used by Scripts/bench.sh; one file per area.
         .executableTarget(name: "sviabench", dependencies: ["Anonymizer", "MediaIO", "Networks", "TensorCore"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NetworksTests", dependencies: ["Networks", "TensorCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "MediaIO", "TensorCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
         .testTarget(name: "AnonymizerTests", dependencies: ["Anonymizer", "MediaIO"]),
         .testTarget(name: "CLITests", dependencies: ["MediaIO"]),

@@ -1,16 +1,15 @@
-// Release-build benchmark driver: `sviabench AREA [options]`, one JSON object per line on stdout.
-// Scripts/bench.sh runs it beside the reference tools and computes the ratios.
 import Foundation
 
+// sviabench AREA ARGS...: one area per file (IOBench.swift, ...); each prints JSON lines.
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard let area = arguments.first else {
-    FileHandle.standardError.write(Data("usage: sviabench AREA [options]\n".utf8))
-    exit(2)
-}
-let rest = Array(arguments.dropFirst())
-_ = rest
-switch area {
-default:
-    FileHandle.standardError.write(Data("sviabench: unknown area '\(area)'\n".utf8))
-    exit(2)
+do {
+    switch arguments.first {
+    case "io": try IOBench.run(Array(arguments.dropFirst()))
+    default:
+        FileHandle.standardError.write(Data("usage: sviabench io ...\n".utf8))
+        exit(2)
+    }
+} catch {
+    FileHandle.standardError.write(Data("sviabench: \(error)\n".utf8))
+    exit(1)
 }

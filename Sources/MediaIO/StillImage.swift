@@ -1,0 +1,135 @@
+import CFFmpeg
+import Foundation
+
+/// PNG and JPEG pictures read and written through FFmpeg; the format follows the extension
+/// (case-insensitive). Written files carry no metadata: re-encoding leaves EXIF and GPS behind.
+public enum StillImage {
+    enum Format { case png, jpeg }
+
+    static func format(of path: String) throws -> Format {
+        switch fileExtension(path) {
+        case "png": return .png
+        case "jpg", "jpeg": return .jpeg
+        default: throw MediaError.unsupportedExtension(path: path)
+        }
+    }
+
+    public static func read(path: String) throws -> RGBImage {
+        let (bytes, w, h) = try decode(path: path, to: AV_PIX_FMT_RGB24)
+        return RGBImage(width: w, height: h, pixels: bytes)
+    }
+
+    /// An 8-bit single-channel picture (label map, mask); colour files are converted to luma.
+    public static func readGray(path: String) throws -> GrayImage {
+        let (bytes, w, h) = try decode(path: path, to: AV_PIX_FMT_GRAY8)
+        return GrayImage(width: w, height: h, pixels: bytes)
+    }
+
+    /// Writes PNG (lossless) or JPEG; `jpegQuality` is the JPEG quantiser scale, 2 (best) to 31.
+    public static func write(_ image: RGBImage, to path: String, jpegQuality: Int = 2) throws {
+        let fmt = try format(of: path)
+        let src = try Frame(width: image.width, height: image.height, format: AV_PIX_FMT_RGB24)
+        try src.setPackedBytes(image.pixels, channels: 3)
+        switch fmt {
+        case .png:
+            try encode(src, codecID: AV_CODEC_ID_PNG, pixelFormat: AV_PIX_FMT_RGB24, quality: nil, path: path)
+        case .jpeg:
+            let yuv = try Frame(width: image.width, height: image.height, format: AV_PIX_FMT_YUVJ420P)
+            let scaler = try Scaler(srcWidth: image.width, srcHeight: image.height, srcFormat: AV_PIX_FMT_RGB24,
+                                    dstWidth: image.width, dstHeight: image.height, dstFormat: AV_PIX_FMT_YUVJ420P,
+                                    color: jpegColor, threads: 1)
+            try scaler.scale(src.f, into: yuv.f)
+            try encode(yuv, codecID: AV_CODEC_ID_MJPEG, pixelFormat: AV_PIX_FMT_YUVJ420P,
+                       quality: Int32(min(31, max(1, jpegQuality))), path: path)
+        }
+    }
+
+    /// Writes an 8-bit gray PNG.
+    public static func writeGray(_ image: GrayImage, to path: String) throws {
+        guard try format(of: path) == .png else { throw MediaError.unsupportedExtension(path: path) }
+        let src = try Frame(width: image.width, height: image.height, format: AV_PIX_FMT_GRAY8)
+        try src.setPackedBytes(image.pixels, channels: 1)
+        try encode(src, codecID: AV_CODEC_ID_PNG, pixelFormat: AV_PIX_FMT_GRAY8, quality: nil, path: path)
+    }
+
+    /// JPEG (JFIF) is BT.601 full range.
+    static let jpegColor = ColorInfo(space: AVCOL_SPC_BT470BG, fullRange: true)
+
+    private static func decode(path: String, to target: AVPixelFormat) throws -> ([UInt8], Int, Int) {
+        _ = try format(of: path)
+        let input = try InputFile(path: path)
+        let (idx, codec) = try input.videoStream()
+        let decoder = try Decoder(stream: input.stream(idx), codec: codec, threads: 1, path: path)
+        let packet = try Packet(), frame = try Frame()
+        var gotFrame = false
+        var sentFlush = false
+        while !gotFrame {
+            let r = avcodec_receive_frame(decoder.c, frame.f)
+            if r == 0 { gotFrame = true; break }
+            if r == FFmpegError.endOfFile { break }
+            if r != FFmpegError.tryAgain && r != FFmpegError.invalidData {
+                throw FFmpegError(code: r, operation: "decode picture", path: path)
+            }
+            if sentFlush { break }
+            let rr = av_read_frame(input.ctx, packet.p)
+            if rr < 0 {
+                _ = avcodec_send_packet(decoder.c, nil)
+                sentFlush = true
+                continue
+            }
+            if Int(packet.p.pointee.stream_index) == idx { _ = avcodec_send_packet(decoder.c, packet.p) }
+            av_packet_unref(packet.p)
+        }
+        guard gotFrame else { throw MediaError.noFrames(path: path) }
+        let f = frame.f
+        let w = Int(f.pointee.width), h = Int(f.pointee.height)
+        try MediaLimits.check(width: w, height: h, path: path)
+        let srcFmt = AVPixelFormat(rawValue: f.pointee.format)
+        let out = try Frame(width: w, height: h, format: target)
+        var color = ColorInfo(frame: f)
+        if f.pointee.colorspace == AVCOL_SPC_UNSPECIFIED && !Scaler.isRGB(srcFmt) {
+            color = jpegColor
+            color.fullRange = f.pointee.color_range != AVCOL_RANGE_MPEG
+        }
+        let scaler = try Scaler(srcWidth: w, srcHeight: h, srcFormat: srcFmt, dstWidth: w, dstHeight: h,
+                                dstFormat: target, color: color, threads: 1)
+        try scaler.scale(f, into: out.f)
+        return (out.packedBytes(channels: target == AV_PIX_FMT_GRAY8 ? 1 : 3), w, h)
+    }
+
+    private static func encode(_ frame: Frame, codecID: AVCodecID, pixelFormat: AVPixelFormat,
+                               quality: Int32?, path: String) throws {
+        let output = try OutputFile(path: path)
+        guard let codec = avcodec_find_encoder(codecID) else {
+            throw MediaError.encoderUnavailable(path: path, encoder: String(cString: avcodec_get_name(codecID)))
+        }
+        var ctx = avcodec_alloc_context3(codec)
+        defer { avcodec_free_context(&ctx) }
+        guard let enc = ctx else { throw FFmpegError(code: svia_averror(ENOMEM), operation: "allocate encoder", path: path) }
+        enc.pointee.width = frame.f.pointee.width
+        enc.pointee.height = frame.f.pointee.height
+        enc.pointee.pix_fmt = pixelFormat
+        enc.pointee.time_base = AVRational(num: 1, den: 1)
+        enc.pointee.flags |= AV_CODEC_FLAG_BITEXACT
+        if let q = quality {
+            enc.pointee.color_range = AVCOL_RANGE_JPEG
+            enc.pointee.flags |= AV_CODEC_FLAG_QSCALE
+            enc.pointee.global_quality = FF_QP2LAMBDA * q
+            frame.f.pointee.quality = FF_QP2LAMBDA * q
+        }
+        try check(avcodec_open2(enc, codec, nil), "open picture encoder", path: path)
+        frame.f.pointee.pts = 0
+        try check(avcodec_send_frame(enc, frame.f), "encode picture", path: path)
+        try check(avcodec_send_frame(enc, nil), "encode picture", path: path)
+        let packet = try Packet()
+        var bytes = Data()
+        while avcodec_receive_packet(enc, packet.p) == 0 {
+            bytes.append(packet.p.pointee.data, count: Int(packet.p.pointee.size))
+            av_packet_unref(packet.p)
+        }
+        guard FileManager.default.createFile(atPath: output.tempPath, contents: bytes) else {
+            throw FFmpegError(code: svia_averror(EACCES), operation: "create output file", path: path)
+        }
+        try output.commit()
+    }
+}

@@ -1,0 +1,252 @@
+import CFFmpeg
+
+/// Encodes RGB pictures with their timestamps into an MP4, MOV or MKV file (by extension). The file is
+/// written under a temporary name and appears at `path` only after `finish()`; if the writer is dropped
+/// before that, the partial file is removed. Nothing identifying is written: no encoder tag, no
+/// creation time, no tags unless the caller adds them.
+public final class VideoWriter {
+    public let path: String
+    public let width: Int
+    public let height: Int
+
+    private let output: OutputFile
+    private let container: OutputContainer
+    private let muxer = Muxer()
+    private let encoderContext = CodecContext()
+    private let videoStream: UnsafeMutablePointer<AVStream>
+    private let rgb: Frame
+    private let yuv: Frame
+    private let scaler: Scaler
+    private let packet: Packet
+    private var headerWritten = false
+    private var finished = false
+    private var durations: [Int64: Int64] = [:]
+    private var lastPts = Int64.min
+    private let fixedQuality: Int32?
+    public private(set) var framesWritten = 0
+
+    /// A writer for pictures of `width`×`height`, timestamps in `timeBase`.
+    public convenience init(path: String, width: Int, height: Int, timeBase: Rational, frameRate: Double,
+                            options: EncodeOptions = EncodeOptions()) throws {
+        let color = ColorInfo(space: ColorInfo.defaultSpace(width: width, height: height), fullRange: false)
+        try self.init(path: path, width: width, height: height, timeBase: timeBase, frameRate: frameRate,
+                      color: color, options: options, inputs: [])
+    }
+
+    init(path: String, width: Int, height: Int, timeBase: Rational, frameRate: Double,
+         color: ColorInfo, options: EncodeOptions, inputs: [String]) throws {
+        FFmpegLog.ensureConfigured()
+        self.path = path
+        self.width = width
+        self.height = height
+        try MediaLimits.check(width: width, height: height, path: path)
+        if options.codec != .mpeg4 && (width % 2 != 0 || height % 2 != 0) {
+            throw MediaError.oddDimensions(path: path, width: width, height: height)
+        }
+        container = try OutputContainer(path: path)
+        output = try OutputFile(path: path, inputs: inputs)
+
+        try check(avformat_alloc_output_context2(&muxer.ctx, nil, container.rawValue, output.tempPath),
+                  "create \(container.rawValue) output", path: path)
+        let fmt = muxer.ctx!
+        fmt.pointee.flags |= AVFMT_FLAG_BITEXACT
+
+        guard let codec = avcodec_find_encoder_by_name(options.codec.encoderName) else {
+            throw MediaError.encoderUnavailable(path: path, encoder: options.codec.encoderName)
+        }
+        encoderContext.ctx = avcodec_alloc_context3(codec)
+        guard let enc = encoderContext.ctx else { throw FFmpegError(code: svia_averror(ENOMEM), operation: "allocate encoder", path: path) }
+        enc.pointee.width = Int32(width)
+        enc.pointee.height = Int32(height)
+        enc.pointee.pix_fmt = AV_PIX_FMT_YUV420P
+        enc.pointee.time_base = timeBase.av
+        if frameRate > 0 { enc.pointee.framerate = av_d2q(frameRate, 1 << 20) }
+        enc.pointee.thread_count = Int32(max(1, options.threads))
+        enc.pointee.colorspace = color.space
+        enc.pointee.color_range = color.fullRange ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
+        enc.pointee.color_primaries = color.primaries
+        enc.pointee.color_trc = color.transfer
+        enc.pointee.sample_aspect_ratio = AVRational(num: 1, den: 1)
+        if fmt.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 {
+            enc.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
+        }
+        var opts: OpaquePointer? = nil
+        defer { av_dict_free(&opts) }
+        switch options.codec {
+        case .h264:
+            av_dict_set(&opts, "crf", String(options.effectiveCRF), 0)
+            av_dict_set(&opts, "preset", options.preset, 0)
+            fixedQuality = nil
+        case .hevc:
+            av_dict_set(&opts, "crf", String(options.effectiveCRF), 0)
+            av_dict_set(&opts, "preset", options.preset, 0)
+            av_dict_set(&opts, "x265-params", "log-level=error", 0)
+            fixedQuality = nil
+        case .mpeg4:
+            let q = Int32(min(31, max(2, options.effectiveCRF)))
+            enc.pointee.flags |= AV_CODEC_FLAG_QSCALE
+            enc.pointee.global_quality = FF_QP2LAMBDA * q
+            fixedQuality = FF_QP2LAMBDA * q
+        }
+        for (k, v) in options.codecOptions { av_dict_set(&opts, k, v, 0) }
+        try check(avcodec_open2(enc, codec, &opts), "open encoder \(options.codec.encoderName)", path: path)
+
+        guard let st = avformat_new_stream(fmt, nil) else {
+            throw FFmpegError(code: svia_averror(ENOMEM), operation: "add video stream", path: path)
+        }
+        videoStream = st
+        try check(avcodec_parameters_from_context(st.pointee.codecpar, enc), "configure video stream", path: path)
+        st.pointee.time_base = enc.pointee.time_base
+        if options.codec == .hevc && container.isQuickTime {
+            st.pointee.codecpar.pointee.codec_tag = fourCC("hvc1")
+        }
+
+        rgb = try Frame(width: width, height: height, format: AV_PIX_FMT_RGB24)
+        yuv = try Frame(width: width, height: height, format: AV_PIX_FMT_YUV420P)
+        scaler = try Scaler(srcWidth: width, srcHeight: height, srcFormat: AV_PIX_FMT_RGB24,
+                            dstWidth: width, dstHeight: height, dstFormat: AV_PIX_FMT_YUV420P,
+                            color: color, threads: options.threads)
+        packet = try Packet()
+    }
+
+    deinit {
+        muxer.closeIO()
+        output.discard()
+    }
+
+    private var format: UnsafeMutablePointer<AVFormatContext>? { muxer.ctx }
+    private var encoder: UnsafeMutablePointer<AVCodecContext>? { encoderContext.ctx }
+
+    var formatContext: UnsafeMutablePointer<AVFormatContext> { format! }
+
+    /// Adds a stream whose packets the caller copies unchanged; nil when the container cannot hold its codec.
+    func addCopiedStream(from input: UnsafeMutablePointer<AVStream>, keepTags: Bool) throws -> UnsafeMutablePointer<AVStream>? {
+        precondition(!headerWritten)
+        let par = input.pointee.codecpar!
+        guard canHold(par.pointee.codec_id) else { return nil }
+        guard let st = avformat_new_stream(format, nil) else {
+            throw FFmpegError(code: svia_averror(ENOMEM), operation: "add stream", path: path)
+        }
+        try check(avcodec_parameters_copy(st.pointee.codecpar, par), "copy stream parameters", path: path)
+        st.pointee.codecpar.pointee.codec_tag = 0
+        st.pointee.time_base = input.pointee.time_base
+        st.pointee.disposition = input.pointee.disposition
+        copyTags(from: input.pointee.metadata, to: &st.pointee.metadata, all: keepTags)
+        return st
+    }
+
+    /// Adds a stream fed by an encoder the caller owns.
+    func addEncodedStream(from enc: UnsafeMutablePointer<AVCodecContext>, tagsFrom input: UnsafeMutablePointer<AVStream>,
+                          keepTags: Bool) throws -> UnsafeMutablePointer<AVStream> {
+        precondition(!headerWritten)
+        guard let st = avformat_new_stream(format, nil) else {
+            throw FFmpegError(code: svia_averror(ENOMEM), operation: "add stream", path: path)
+        }
+        try check(avcodec_parameters_from_context(st.pointee.codecpar, enc), "configure stream", path: path)
+        st.pointee.time_base = enc.pointee.time_base
+        copyTags(from: input.pointee.metadata, to: &st.pointee.metadata, all: keepTags)
+        return st
+    }
+
+    func canHold(_ id: AVCodecID) -> Bool {
+        id != AV_CODEC_ID_NONE && avformat_query_codec(format!.pointee.oformat, id, FF_COMPLIANCE_NORMAL) == 1
+    }
+
+    var needsGlobalHeader: Bool { format!.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 }
+
+    func copyGlobalTags(from dict: OpaquePointer?) {
+        av_dict_copy(&format!.pointee.metadata, dict, 0)
+    }
+
+    /// Video stream tags, except `rotate`: pictures are written upright, so the turn must not be applied twice.
+    func copyVideoTags(from dict: OpaquePointer?) {
+        av_dict_copy(&videoStream.pointee.metadata, dict, 0)
+        av_dict_set(&videoStream.pointee.metadata, "rotate", nil, 0)
+    }
+
+    /// Only the language survives unless all tags are kept: a handler or title can name a device or a place.
+    private func copyTags(from src: OpaquePointer?, to dst: inout OpaquePointer?, all: Bool) {
+        if all {
+            av_dict_copy(&dst, src, 0)
+        } else if let lang = av_dict_get(src, "language", nil, 0) {
+            av_dict_set(&dst, "language", lang.pointee.value, 0)
+        }
+    }
+
+    private func startIfNeeded() throws {
+        if headerWritten { return }
+        let fmt = format!
+        try check(avio_open(&fmt.pointee.pb, output.tempPath, AVIO_FLAG_WRITE), "create output file", path: path)
+        muxer.ioOpen = true
+        var opts: OpaquePointer? = nil
+        defer { av_dict_free(&opts) }
+        if container.isQuickTime { av_dict_set(&opts, "movflags", "+faststart", 0) }
+        try check(avformat_write_header(fmt, &opts), "write header", path: path)
+        headerWritten = true
+    }
+
+    /// Encodes one picture. `pts` and `duration` are in the writer's time base; pts must increase.
+    public func write(_ image: RGBImage, pts: Int64, duration: Int64) throws {
+        precondition(image.width == width && image.height == height,
+                     "VideoWriter: picture \(image.width)x\(image.height), expected \(width)x\(height)")
+        try startIfNeeded()
+        let p = lastPts != Int64.min && pts <= lastPts ? lastPts + 1 : pts
+        lastPts = p
+        try rgb.setPackedBytes(image.pixels, channels: 3)
+        try check(av_frame_make_writable(yuv.f), "make frame writable", path: path)
+        try scaler.scale(rgb.f, into: yuv.f)
+        let f = yuv.f
+        f.pointee.pts = p
+        f.pointee.pkt_duration = duration
+        f.pointee.pict_type = AV_PICTURE_TYPE_NONE
+        if let q = fixedQuality { f.pointee.quality = q }
+        durations[p] = duration
+        try check(avcodec_send_frame(encoder, f), "encode video", path: path)
+        framesWritten += 1
+        try drainEncoder()
+    }
+
+    private func drainEncoder() throws {
+        let enc = encoder!
+        let pkt = packet.p
+        while true {
+            let r = avcodec_receive_packet(enc, pkt)
+            if r == FFmpegError.tryAgain || r == FFmpegError.endOfFile { return }
+            try check(r, "encode video", path: path)
+            if let d = durations.removeValue(forKey: pkt.pointee.pts), pkt.pointee.duration <= 0 {
+                pkt.pointee.duration = d
+            }
+            av_packet_rescale_ts(pkt, enc.pointee.time_base, videoStream.pointee.time_base)
+            pkt.pointee.stream_index = videoStream.pointee.index
+            try check(av_interleaved_write_frame(format, pkt), "write video", path: path)
+        }
+    }
+
+    /// Muxes a packet already in `stream`'s input time base `from`, interleaved with the video.
+    func writePacket(_ pkt: UnsafeMutablePointer<AVPacket>, from tb: AVRational, to stream: UnsafeMutablePointer<AVStream>) throws {
+        try startIfNeeded()
+        av_packet_rescale_ts(pkt, tb, stream.pointee.time_base)
+        pkt.pointee.stream_index = stream.pointee.index
+        pkt.pointee.pos = -1
+        try check(av_interleaved_write_frame(format, pkt), "write packet", path: path)
+    }
+
+    /// Flushes the encoder, writes the index and moves the file into place.
+    public func finish() throws {
+        precondition(!finished, "VideoWriter.finish called twice")
+        finished = true
+        try startIfNeeded()
+        try check(avcodec_send_frame(encoder, nil), "flush encoder", path: path)
+        try drainEncoder()
+        try check(av_write_trailer(format), "finish file", path: path)
+        muxer.closeIO()
+        try output.commit()
+    }
+
+    var hasStarted: Bool { headerWritten }
+    func start() throws { try startIfNeeded() }
+}
+
+func fourCC(_ s: String) -> UInt32 {
+    s.utf8.prefix(4).enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+}
