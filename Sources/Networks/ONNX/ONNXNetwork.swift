@@ -86,12 +86,19 @@ public struct ONNXNetwork: Sendable {
             }
             let g = layer.geometry, kh = layer.weight.shape[2], kw = layer.weight.shape[3]
             if layer.transposed {
+                if g.padBegin == g.padEnd && layer.outputPadding.h < max(g.stride.h, g.dilation.h)
+                    && layer.outputPadding.w < max(g.stride.w, g.dilation.w) {
+                    return Tensor.convTranspose2d(x, weight: layer.weight, bias: layer.bias, stride: g.stride,
+                                                  padding: g.padBegin, outputPadding: layer.outputPadding,
+                                                  groups: g.groups, dilation: g.dilation)
+                }
                 return ONNXKernels.convTranspose2d(x, weight: layer.weight, bias: layer.bias, g,
                                                    outputPadding: layer.outputPadding)
             }
             let oh = (x.shape[2] + g.padBegin.h + g.padEnd.h - g.dilation.h * (kh - 1) - 1) / g.stride.h + 1
             let ow = (x.shape[3] + g.padBegin.w + g.padEnd.w - g.dilation.w * (kw - 1) - 1) / g.stride.w + 1
             guard oh > 0, ow > 0 else { throw fail("input \(x.shape) is smaller than the \(kh)x\(kw) kernel") }
+            if let prepared = layer.prepared { return Tensor.conv2d(x, prepared) }
             return ONNXKernels.conv2d(x, weight: layer.weight, bias: layer.bias, g)
         case .pointwise:
             return try value(step.inputs[0])
