@@ -17,6 +17,9 @@ public struct ONNXNetwork: Sendable {
     let plan: ONNXPlan
     /// Values each step is the last reader of.
     private let releases: [[String]]
+    /// Whether a step may take its first input's buffer (its last reader, not a graph output), so that
+    /// pointwise steps and same-shape binary ops work in place instead of copying.
+    private let consumesFirstInput: [Bool]
 
     public init(path: String) throws {
         try self.init(model: try ONNXModel(path: path))
@@ -31,6 +34,15 @@ public struct ONNXNetwork: Sendable {
         var releases = [[String]](repeating: [], count: plan.steps.count)
         for (v, i) in lastUse where !keep.contains(v) { releases[i].append(v) }
         self.releases = releases
+        consumesFirstInput = plan.steps.enumerated().map { i, s in
+            guard let first = s.inputs.first, !keep.contains(first), lastUse[first] == i,
+                  s.inputs.dropFirst().allSatisfy({ $0 != first }) else { return false }
+            switch s.kind {
+            case .pointwise: return true
+            case .binary(_, .value(let a), _): return a == first
+            default: return false
+            }
+        }
     }
 
     /// Runs the graph on its single input.
@@ -55,7 +67,8 @@ public struct ONNXNetwork: Sendable {
             throw ONNXError.badInput(file: file, input: name, reason: "the graph has no such input")
         }
         for (i, step) in plan.steps.enumerated() {
-            var out = try execute(step, values)
+            let owned = consumesFirstInput[i] ? values.removeValue(forKey: step.inputs[0]) : nil
+            var out = try execute(step, values, owned: owned)
             ONNXKernels.pointwise(&out, step.epilogue)
             values[step.output] = out
             for v in releases[i] { values[v] = nil }
@@ -70,11 +83,13 @@ public struct ONNXNetwork: Sendable {
         return result
     }
 
-    private func execute(_ step: ONNXPlan.Step, _ values: [String: Tensor]) throws -> Tensor {
+    /// Runs one step; `owned` is its first input when the step is that value's last reader.
+    private func execute(_ step: ONNXPlan.Step, _ values: [String: Tensor], owned: Tensor?) throws -> Tensor {
         func fail(_ reason: String) -> ONNXError {
             .shapeMismatch(file: file, node: step.node, op: step.op, reason: reason)
         }
         func value(_ name: String) throws -> Tensor {
+            if let owned, name == step.inputs[0] { return owned }
             guard let t = values[name] else { throw ONNXError.missingValue(file: file, node: step.node, value: name) }
             return t
         }
@@ -112,8 +127,13 @@ public struct ONNXNetwork: Sendable {
             case .value(let n): tb = try value(n)
             case .constant(let t): tb = t
             }
-            guard ONNXKernels.broadcastShape(ta.shape, tb.shape) != nil else {
+            guard let shape = ONNXKernels.broadcastShape(ta.shape, tb.shape) else {
                 throw fail("shapes \(ta.shape) and \(tb.shape) do not broadcast")
+            }
+            if owned != nil && shape == ta.shape {
+                var target = ta
+                ONNXKernels.binaryInPlace(op, &target, tb)
+                return target
             }
             return ONNXKernels.binary(op, ta, tb)
         case .globalAveragePool:

@@ -158,6 +158,48 @@ extension ONNXKernels {
         }
     }
 
+    /// a ∘= b where b broadcasts to a's shape; a's buffer is reused when it is not shared.
+    static func binaryInPlace(_ op: BinaryOp, _ a: inout Tensor, _ b: Tensor) {
+        let shape = a.shape
+        let pb = [Int](repeating: 1, count: shape.count - b.rank) + b.shape
+        let bc = b.contiguous()
+        // Inner run: trailing axes along which b is either all equal to a or all of size one.
+        var inner = 1, split = shape.count, full = true, ones = true
+        while split > 0 {
+            let d = split - 1
+            let f = full && pb[d] == shape[d], o = ones && pb[d] == 1
+            if !(f || o) { break }
+            full = f; ones = o
+            inner *= shape[d]
+            split -= 1
+        }
+        let bStride = full ? 1 : 0
+        let total = a.count, outer = total / max(inner, 1)
+        let sb = Tensor.denseStrides(pb), outerShape = Array(shape[0..<split])
+        a.withUnsafeMutableBufferPointer { ap in
+            bc.withUnsafeBufferPointer { bp in
+                let x = ap.baseAddress!, y = bp.baseAddress!
+                ThreadPool.parallelFor(outer, minChunk: max(1, 16_384 / max(inner, 1))) { range in
+                    for j in range {
+                        var rem = j, offB = 0
+                        for d in stride(from: split - 1, through: 0, by: -1) {
+                            let idx = rem % outerShape[d]
+                            rem /= outerShape[d]
+                            if pb[d] != 1 { offB += idx * sb[d] }
+                        }
+                        let dst = x + j * inner, yb = y + offB
+                        if bStride == 1 {
+                            for i in 0..<inner { dst[i] = op.apply(dst[i], yb[i]) }
+                        } else {
+                            let v = yb[0]
+                            for i in 0..<inner { dst[i] = op.apply(dst[i], v) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Mean over H and W: [N, C, H, W] → [N, C, 1, 1].
     static func globalAveragePool(_ x: Tensor) -> Tensor {
         let c = x.contiguous()
