@@ -11,6 +11,10 @@ enum DetectorBench {
     static let faceOptions = FaceDetector.Options(threshold: 0.2, scale: (640, 360))
     static let textOptions = TextDetector.Options(limitType: .max, limitSideLength: 960)
 
+    struct Usage: Error, CustomStringConvertible {
+        var description: String { "usage: sviabench detectors [--models DIR] [--runs N] [--ref FILE] NAME=FRAME.png ..." }
+    }
+
     static func run(_ args: [String]) throws {
         var models: String?
         var runs = 5
@@ -19,16 +23,17 @@ enum DetectorBench {
         var i = 0
         while i < args.count {
             switch args[i] {
-            case "--models": models = args[i + 1]; i += 2
-            case "--runs": runs = Int(args[i + 1]) ?? runs; i += 2
-            case "--ref": refPath = args[i + 1]; i += 2
+            case "--models" where i + 1 < args.count: models = args[i + 1]; i += 2
+            case "--runs" where i + 1 < args.count: runs = Int(args[i + 1]) ?? runs; i += 2
+            case "--ref" where i + 1 < args.count: refPath = args[i + 1]; i += 2
             default:
                 let parts = args[i].split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2 else { throw IOBench.BenchError.usage }
+                guard parts.count == 2 else { throw Usage() }
                 frames.append((parts[0], parts[1]))
                 i += 1
             }
         }
+        guard !frames.isEmpty else { throw Usage() }
         var ref: [String: Double] = [:]
         if let refPath {
             let data = try Data(contentsOf: URL(fileURLWithPath: refPath))
