@@ -27,12 +27,12 @@ let package = Package(
         // Tensor type, ops, BLAS calls, thread pool, safetensors reader.
         .target(
             name: "TensorCore", dependencies: ["COpenBLAS"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]),
         // ONNX graphs run on TensorCore; the small shipped detectors (faces, text regions).
         .target(
             name: "Networks",
             dependencies: ["TensorCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]),
         // FFmpeg: demux/decode -> RGB frames with timestamps; encode/mux; stills; container privacy.
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         // The pipeline: regions -> masks -> replacement -> composition; baseline methods.

@@ -1,8 +1,8 @@
 /// Block sizes of `scaledDotProductAttention`; a worker's scratch is Bq·Bk scores plus Bq running maxima
 /// and sums, so attention never holds more than `workers · (Bq·Bk + 2·Bq)` floats besides its output.
 public enum AttentionBlocks {
-    public static let queries = 128
-    public static let keys = 512
+    public static let queries = 256
+    public static let keys = 256
     public static var workspaceBytes: Int { ThreadPool.workers * (queries * keys + 2 * queries) * 4 }
 }
 
@@ -104,14 +104,15 @@ extension Tensor {
     }
 }
 
-/// Largest of `n` floats.
-@inline(__always)
+/// Largest of `n` floats. Kept out of line: inlined into the attention loop it compiles to lane shuffles.
+@inline(never)
 func attentionRowMax(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
     var acc = SIMD8<Float>(repeating: -.infinity)
     var i = 0
     let raw = UnsafeRawPointer(p)
     while i + 8 <= n {
-        acc = pointwiseMax(acc, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        let x = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        acc = acc.replacing(with: x, where: acc .< x)  // becomes vmaxps; stdlib's pointwiseMax is lane by lane
         i += 8
     }
     var m = acc.max()
@@ -123,7 +124,7 @@ func attentionRowMax(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
 }
 
 /// p[i] = 2^(p[i] − m) for i < n; returns their sum.
-@inline(__always)
+@inline(never)
 func attentionExp2InPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int, subtracting m: Float) -> Float {
     var sum = SIMD8<Float>(repeating: 0)
     let raw = UnsafeMutableRawPointer(p), mv = SIMD8<Float>(repeating: m)
@@ -148,21 +149,20 @@ func attentionExp2InPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int, subtractin
 /// polynomial for 2^f, f ∈ [−0.5, 0.5] (relative error ~2e-7); x below −126 gives 0.
 @inline(__always)
 func attentionExp2(_ x0: SIMD8<Float>) -> SIMD8<Float> {
-    let x = pointwiseMax(x0, SIMD8<Float>(repeating: -126))
+    let floor = SIMD8<Float>(repeating: -126), tiny = x0 .< floor
+    let x = x0.replacing(with: floor, where: tiny)
     let magic = SIMD8<Float>(repeating: 12_582_912)  // 1.5·2²³: adding it rounds to an integer
     let t = x + magic
     let n = t - magic
     let f = x - n
     var p = SIMD8<Float>(repeating: 1.5403530393381606e-4)
-    p = p * f + 1.3333558146428443e-3
-    p = p * f + 9.6181291076284772e-3
-    p = p * f + 5.5504108664821580e-2
-    p = p * f + 2.4022650695910071e-1
-    p = p * f + 6.9314718055994531e-1
-    p = p * f + 1
+    for c: Float in [1.3333558146428443e-3, 9.6181291076284772e-3, 5.5504108664821580e-2, 2.4022650695910071e-1,
+                     6.9314718055994531e-1, 1] {
+        p = SIMD8<Float>(repeating: c).addingProduct(p, f)  // FMA under -target-cpu haswell
+    }
     let bits = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self) &+ 127) &<< 23
     let r = p * unsafeBitCast(bits, to: SIMD8<Float>.self)
-    return r.replacing(with: 0, where: x0 .< -126)
+    return r.replacing(with: 0, where: tiny)
 }
 
 @inline(__always)

@@ -37,7 +37,7 @@ public struct Conv2DWeights: Sendable {
         let s = weight.shape
         if winograd && groups == 1 && s[2] == 3 && s[3] == 3 && stride == (1, 1) && dilation == (1, 1)
             && s[0] >= WinogradWeights.minChannels && s[1] >= WinogradWeights.minChannels {
-            self.winograd = WinogradWeights(weight: self.weight, m: winogradTile ?? WinogradWeights.defaultTile)
+            self.winograd = WinogradWeights(weight: self.weight, m: winogradTile ?? WinogradWeights.defaultTile(cin: s[1], cout: s[0]))
         } else {
             self.winograd = nil
         }

@@ -30,7 +30,7 @@ func normalizedError(_ a: Tensor, _ b: Tensor) -> Float {
     return diff / mag
 }
 
-enum Tolerance {
+enum KernelTolerance {
     /// SGEMM and direct kernels sum in a different order than the Double references: a few float ulps per term.
     static let gemm: Float = 1e-5
     /// Winograd F(4x4) multiplies by transform constants up to 8 and 1/24, amplifying rounding ~100x.
@@ -48,13 +48,13 @@ enum Tolerance {
                                        ([1, 1], [1, 9]), ([4, 33, 65], [65, 17])]
         for (sa, sb) in cases {
             let a = r.tensor(sa), b = r.tensor(sb)
-            #expect(normalizedError(Tensor.matmul(a, b), Tensor.naiveMatmul(a, b)) < Tolerance.gemm, "\(sa) · \(sb)")
+            #expect(normalizedError(Tensor.matmul(a, b), Tensor.naiveMatmul(a, b)) < KernelTolerance.gemm, "\(sa) · \(sb)")
         }
         // Transposed views go to SGEMM as such.
         let a = r.tensor([3, 9, 6]).transposed(1, 2), b = r.tensor([3, 5, 9]).transposed(1, 2)
-        #expect(normalizedError(Tensor.bmm(a, b), Tensor.naiveMatmul(a, b)) < Tolerance.gemm)
+        #expect(normalizedError(Tensor.bmm(a, b), Tensor.naiveMatmul(a, b)) < KernelTolerance.gemm)
         let big = r.tensor([9, 300, 40]), w = r.tensor([40, 30])
-        #expect(normalizedError(big.matmul(w), Tensor.naiveMatmul(big, w)) < Tolerance.gemm)
+        #expect(normalizedError(big.matmul(w), Tensor.naiveMatmul(big, w)) < KernelTolerance.gemm)
     }
 
     @Test func linearOnLeadingDims() {
@@ -62,8 +62,8 @@ enum Tolerance {
         let x = r.tensor([3, 5, 7]), w = r.tensor([9, 7]), b = r.tensor([9])
         let y = Tensor.linear(x, weight: w, bias: b)
         #expect(y.shape == [3, 5, 9])
-        #expect(normalizedError(y, Tensor.naiveLinear(x, weight: w, bias: b)) < Tolerance.gemm)
-        #expect(normalizedError(Tensor.linear(x, weight: w), Tensor.naiveLinear(x, weight: w)) < Tolerance.gemm)
+        #expect(normalizedError(y, Tensor.naiveLinear(x, weight: w, bias: b)) < KernelTolerance.gemm)
+        #expect(normalizedError(Tensor.linear(x, weight: w), Tensor.naiveLinear(x, weight: w)) < KernelTolerance.gemm)
     }
 }
 
@@ -102,12 +102,12 @@ enum Tolerance {
                                      dilation: c.dilation, groups: c.groups)
         let fast = Tensor.conv2d(x, weight: w, bias: b, stride: c.stride, padding: c.padding,
                                  dilation: c.dilation, groups: c.groups)
-        #expect(normalizedError(fast, ref) < Tolerance.gemm)
+        #expect(normalizedError(fast, ref) < KernelTolerance.gemm)
         // im2col with column tiles smaller than a row.
         let tiled = Tensor.conv2d(x, Conv2DWeights(weight: w, bias: b, stride: c.stride, padding: c.padding,
                                                    dilation: c.dilation, groups: c.groups, winograd: false),
                                   im2colBytes: 4 * 5 * c.cin * c.k.0 * c.k.1, winogradBytes: 0)
-        #expect(normalizedError(tiled, ref) < Tolerance.gemm)
+        #expect(normalizedError(tiled, ref) < KernelTolerance.gemm)
     }
 
     @Test(arguments: [(4, 0), (4, 1), (4, 2), (2, 0), (2, 1), (2, 2)])
@@ -117,7 +117,7 @@ enum Tolerance {
         let ref = Tensor.naiveConv2d(x, weight: w, bias: b, padding: (padding, padding))
         let prepared = Conv2DWeights(weight: w, bias: b, padding: (padding, padding), winogradTile: tile)
         #expect(prepared.winograd?.m == tile)
-        let tol = tile == 4 ? Tolerance.winograd4 : Tolerance.winograd2
+        let tol = tile == 4 ? KernelTolerance.winograd4 : KernelTolerance.winograd2
         #expect(normalizedError(Tensor.conv2d(x, prepared), ref) < tol)
         // Blocks of 5 tiles, so blocks straddle images.
         let blocked = Tensor.conv2d(x, prepared, im2colBytes: ConvWorkspace.im2colBytes,
@@ -136,7 +136,7 @@ enum Tolerance {
                                               groups: c.g, dilation: c.d)
             let ref = Tensor.naiveConvTranspose2d(x, weight: w, bias: b, stride: (c.s, c.s), padding: (c.p, c.p),
                                                   outputPadding: (c.op, c.op), groups: c.g, dilation: (c.d, c.d))
-            #expect(normalizedError(fast, ref) < Tolerance.gemm, "\(c)")
+            #expect(normalizedError(fast, ref) < KernelTolerance.gemm, "\(c)")
         }
     }
 }
@@ -149,9 +149,9 @@ enum Tolerance {
             let q = r.tensor([3, 2, lq, 8]), k = r.tensor([3, 2, lk, 8]), v = r.tensor([3, 2, lk, 5])
             let ref = Tensor.naiveScaledDotProductAttention(q, k, v, causal: causal)
             let fast = Tensor.attention(q, k, v, causal: causal, scale: nil, queryBlock: 16, keyBlock: 24)
-            #expect(normalizedError(fast, ref) < Tolerance.attention, "\(lq)x\(lk)")
+            #expect(normalizedError(fast, ref) < KernelTolerance.attention, "\(lq)x\(lk)")
             let whole = Tensor.scaledDotProductAttention(q, k, v, causal: causal)
-            #expect(normalizedError(whole, ref) < Tolerance.attention)
+            #expect(normalizedError(whole, ref) < KernelTolerance.attention)
         }
     }
 
@@ -162,9 +162,9 @@ enum Tolerance {
         let v = r.tensor([2, 30, 3, 16]).permuted([0, 2, 1, 3])
         let ref = Tensor.naiveScaledDotProductAttention(q, k, v, scale: 0.3)
         let fast = Tensor.attention(q, k, v, causal: false, scale: 0.3, queryBlock: 8, keyBlock: 7)
-        #expect(normalizedError(fast, ref) < Tolerance.attention)
+        #expect(normalizedError(fast, ref) < KernelTolerance.attention)
         // Large score spread: the online maximum must keep every exponent in range.
         let big = Tensor.scaledDotProductAttention(q, k, v, scale: 40)
-        #expect(normalizedError(big, Tensor.naiveScaledDotProductAttention(q, k, v, scale: 40)) < Tolerance.attention * 10)
+        #expect(normalizedError(big, Tensor.naiveScaledDotProductAttention(q, k, v, scale: 40)) < KernelTolerance.attention * 10)
     }
 }

@@ -69,6 +69,17 @@ import Testing
         }
     }
 
+    @Test func borrowedTensorOutlivesTheFile() throws {
+        var file: SafeTensorsFile? = try Fixtures.open("st_f32.safetensors")
+        var x = try file!.tensor("x")
+        let values = x.scalars
+        file = nil
+        #expect(x.scalars == values)  // the mapping stays while a tensor borrows it
+        x.withUnsafeMutableBufferPointer { $0[0] = 42 }  // writes go to a private copy
+        #expect(x.scalars[0] == 42)
+        #expect(try Fixtures.open("st_f32.safetensors").tensor("x").scalars == values)
+    }
+
     @Test func missingTensorNamesFileAndTensor() throws {
         let f = try Fixtures.open("st_f32.safetensors")
         let error = #expect(throws: SafeTensorsError.self) { try f.tensor("nope") }
@@ -151,6 +162,18 @@ import Testing
         expectError(p) { if case .headerLength = $0 { true } else { false } }
         p = try build(good, data: eight, lengthPrefix: 1 << 40, in: dir)
         expectError(p) { if case .headerLength = $0 { true } else { false } }
+
+        // Header length shorter than the JSON: the header is cut mid-object.
+        p = try build(good, data: eight, lengthPrefix: UInt64(good.utf8.count - 5), in: dir)
+        expectError(p) { $0 == .invalidHeader(file: p, reason: "not valid JSON") }
+
+        // Header length within a (sparse) 200 MB file but over the 100 MB limit.
+        p = try build(good, lengthPrefix: 150_000_000, in: dir, name: "huge.safetensors")
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: p))
+        try handle.truncate(atOffset: 200_000_000)
+        try handle.close()
+        expectError(p) { $0 == .headerLength(file: p, length: 150_000_000, fileSize: 200_000_000, limit: 100_000_000) }
+        try FileManager.default.removeItem(atPath: p)
 
         // Truncated data area: the range runs past the end.
         p = try build(good, data: Array(eight.prefix(5)), in: dir)
