@@ -135,11 +135,16 @@ public struct ONNXNetwork: Sendable {
                 ONNXKernels.binaryInPlace(op, &target, tb)
                 return target
             }
-            return ONNXKernels.binary(op, ta, tb)
+            switch op {
+            case .add: return ta + tb
+            case .sub: return ta - tb
+            case .mul: return ta * tb
+            case .div: return ta / tb
+            }
         case .globalAveragePool:
             let x = try value(step.inputs[0])
-            guard x.rank >= 3 else { throw fail("input \(x.shape) has no spatial axes") }
-            return ONNXKernels.globalAveragePool(x)
+            guard x.rank == 4 else { throw fail("input \(x.shape) is not [N, C, H, W]") }
+            return x.globalAveragePool()
         case .resize(let spec):
             let x = try value(step.inputs[0])
             guard x.rank == 4 else { throw fail("input \(x.shape) is not 4-D") }
@@ -155,7 +160,7 @@ public struct ONNXNetwork: Sendable {
                 || (0..<rank).contains(where: { $0 != a && p.shape[$0] != parts[0].shape[$0] }) {
                 throw fail("shapes \(parts.map(\.shape)) cannot be joined on axis \(a)")
             }
-            return ONNXKernels.concat(parts, axis: a)
+            return Tensor.cat(parts, dim: a)
         }
     }
 }
