@@ -74,14 +74,16 @@ func conv2dWinograd(_ x: UnsafeMutablePointer<Float>, _ wts: WinogradWeights,
     var t0 = 0
     while t0 < total {
         let nt = min(tb, total - t0)
+        // (image, tile row, tile column) of each tile in the block, so the channel loops do no division.
+        let coords = (t0..<(t0 + nt)).map { tile in (tile / perImage, (tile % perImage) / tilesX, tile % tilesX) }
         // 1. Input transform.   V [α², Cin, Tb]
-        ThreadPool.parallelFor(g.cin) { range in
+        ThreadPool.parallelFor(g.cin, chunksPerWorker: 4) { range in
             var d = [Float](repeating: 0, count: 36)
             d.withUnsafeMutableBufferPointer { db in
                 let d = db.baseAddress!
                 for c in range {
                     for t in 0..<nt {
-                        let tile = t0 + t, i = tile / perImage, ty = (tile % perImage) / tilesX, tx = tile % tilesX
+                        let (i, ty, tx) = coords[t]
                         let plane = x + (i * g.cin + c) * g.h * g.w
                         let y0 = ty * m - g.padding.0, x0 = tx * m - g.padding.1
                         if y0 >= 0 && x0 >= 0 && y0 + a <= g.h && x0 + a <= g.w {
@@ -103,7 +105,7 @@ func conv2dWinograd(_ x: UnsafeMutablePointer<Float>, _ wts: WinogradWeights,
         }
         // 2. Products.   M [α², Cout, Tb]
         BLAS.withSingleThread {
-            ThreadPool.parallelFor(aa) { range in
+            ThreadPool.parallelFor(aa, chunksPerWorker: 8) { range in
                 for xi in range {
                     BLAS.sgemm(m: g.cout, n: nt, k: g.cin, a: pu + xi * g.cout * g.cin, lda: g.cin,
                                b: v + xi * g.cin * tb, ldb: tb, c: mm + xi * g.cout * tb, ldc: tb)
@@ -111,13 +113,13 @@ func conv2dWinograd(_ x: UnsafeMutablePointer<Float>, _ wts: WinogradWeights,
             }
         }
         // 3. Output transform.   out [N, Cout, OH, OW]
-        ThreadPool.parallelFor(g.cout) { range in
+        ThreadPool.parallelFor(g.cout, chunksPerWorker: 4) { range in
             var y = [Float](repeating: 0, count: 16)
             y.withUnsafeMutableBufferPointer { yb in
                 let y = yb.baseAddress!
                 for k in range {
                     for t in 0..<nt {
-                        let tile = t0 + t, i = tile / perImage, ty = (tile % perImage) / tilesX, tx = tile % tilesX
+                        let (i, ty, tx) = coords[t]
                         let src = mm + k * tb + t, step = g.cout * tb
                         if m == 4 { winogradOutput6(src, step, y) } else { winogradOutput4(src, step, y) }
                         let plane = out + (i * g.cout + k) * g.oh * g.ow

@@ -27,7 +27,17 @@ enum EngineBench {
         var cases: [Case] = []
         cases.append(Case(name: "sgemm_1024", flops: 2 * pow(1024, 3), workspaceBytes: nil) {
             let a = random([1024, 1024]), b = random([1024, 1024])
-            return { _ = Tensor.matmul(a, b) }
+            var c = Tensor.zeros([1024, 1024])
+            return {
+                a.withUnsafeBufferPointer { pa in
+                    b.withUnsafeBufferPointer { pb in
+                        c.withUnsafeMutableBufferPointer { pc in
+                            BLAS.sgemm(m: 1024, n: 1024, k: 1024, a: pa.baseAddress!, lda: 1024, b: pb.baseAddress!,
+                                       ldb: 1024, c: pc.baseAddress!, ldc: 1024)
+                        }
+                    }
+                }
+            }
         })
         for (c, s) in [(320, 64), (640, 32), (1280, 16)] {
             for n in [1, 2] {
