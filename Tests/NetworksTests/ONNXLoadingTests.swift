@@ -150,6 +150,14 @@ import TensorCore
         #expect(throws: ONNXError.self) { try net.run(["nope": Tensor(shape: [1, 3, 64, 64], repeating: 0)]) }
     }
 
+    @Test func perChannelConstantOfTheWrongSizeThrows() throws {
+        let data = try Self.model(nodes: [Self.node("Mul", ["x", "k"], ["y"], name: "scale")],
+                                  initializers: [Self.tensor("k", [1, 3, 1, 1], [1, 2, 3])])
+        let net = try ONNXNetwork(model: try ONNXModel(data: data, file: "m.onnx"))
+        #expect(try net.run(Tensor(shape: [1, 3, 2, 2], repeating: 1))["y"]!.scalars == [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3])
+        #expect(throws: ONNXError.self) { try net.run(Tensor(shape: [1, 5, 2, 2], repeating: 1)) }
+    }
+
     @Test func modelLocatorHonoursEnvironmentAndNamesPaths() throws {
         let dir = TestSupport.models.path
         let found = try ModelLocator.path(of: FaceDetector.modelFile, environment: ["SVIA_MODELS_DIR": dir])

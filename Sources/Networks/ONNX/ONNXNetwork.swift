@@ -69,6 +69,10 @@ public struct ONNXNetwork: Sendable {
         for (i, step) in plan.steps.enumerated() {
             let owned = consumesFirstInput[i] ? values.removeValue(forKey: step.inputs[0]) : nil
             var out = try execute(step, values, owned: owned)
+            for case .channelAffine(let scale, _) in step.epilogue where out.rank != 4 || out.shape[1] != scale.count {
+                throw ONNXError.shapeMismatch(file: file, node: step.node, op: step.op,
+                                              reason: "\(scale.count) per-channel values for a tensor of shape \(out.shape)")
+            }
             ONNXKernels.pointwise(&out, step.epilogue)
             values[step.output] = out
             for v in releases[i] { values[v] = nil }
