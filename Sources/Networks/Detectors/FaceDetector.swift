@@ -81,6 +81,13 @@ public struct FaceDetector: Sendable {
         try detect(try RGBFrame(width: width, height: height, pixels: rgb), options: options)
     }
 
+    /// The full-frame 0/1 mask of the faces in a packed RGB24 frame: ellipses in the boxes enlarged by
+    /// `options.maskScale`, as deface blurs them.
+    public func mask(rgb: [UInt8], width: Int, height: Int, options: Options = .default) throws -> [UInt8] {
+        let faces = try detect(rgb: rgb, width: width, height: height, options: options)
+        return DetectionMask.faces(faces, width: width, height: height, maskScale: options.maskScale)
+    }
+
     /// Faces in `frame`, boxes in frame coordinates, in the order deface reports them (heatmap row-major).
     public func detect(_ frame: RGBFrame, options: Options = .default) throws -> [Detection] {
         let input = FaceDetector.preprocess(frame, options: options)

@@ -108,6 +108,12 @@ public struct TextDetector: Sendable {
         try detect(try RGBFrame(width: width, height: height, pixels: rgb), options: options)
     }
 
+    /// The full-frame 0/1 mask of the text regions in a packed RGB24 frame (filled quadrilaterals).
+    public func mask(rgb: [UInt8], width: Int, height: Int, options: Options = .default) throws -> [UInt8] {
+        let regions = try detect(rgb: rgb, width: width, height: height, options: options)
+        return DetectionMask.text(regions, width: width, height: height)
+    }
+
     public func detect(_ frame: RGBFrame, options: Options = .default) throws -> [TextRegion] {
         let input = try TextDetector.preprocess(frame, options: options)
         let out = try network.run(input)

@@ -17,6 +17,9 @@ public struct ONNXNetwork: Sendable {
     let plan: ONNXPlan
     /// Values each step is the last reader of.
     private let releases: [[String]]
+    /// Whether a step may take its first input's buffer (its last reader, not a graph output), so that
+    /// pointwise steps and same-shape binary ops work in place instead of copying.
+    private let consumesFirstInput: [Bool]
 
     public init(path: String) throws {
         try self.init(model: try ONNXModel(path: path))
@@ -31,6 +34,15 @@ public struct ONNXNetwork: Sendable {
         var releases = [[String]](repeating: [], count: plan.steps.count)
         for (v, i) in lastUse where !keep.contains(v) { releases[i].append(v) }
         self.releases = releases
+        consumesFirstInput = plan.steps.enumerated().map { i, s in
+            guard let first = s.inputs.first, !keep.contains(first), lastUse[first] == i,
+                  s.inputs.dropFirst().allSatisfy({ $0 != first }) else { return false }
+            switch s.kind {
+            case .pointwise: return true
+            case .binary(_, .value(let a), _): return a == first
+            default: return false
+            }
+        }
     }
 
     /// Runs the graph on its single input.
@@ -55,7 +67,12 @@ public struct ONNXNetwork: Sendable {
             throw ONNXError.badInput(file: file, input: name, reason: "the graph has no such input")
         }
         for (i, step) in plan.steps.enumerated() {
-            var out = try execute(step, values)
+            let owned = consumesFirstInput[i] ? values.removeValue(forKey: step.inputs[0]) : nil
+            var out = try execute(step, values, owned: owned)
+            for case .channelAffine(let scale, _) in step.epilogue where out.rank != 4 || out.shape[1] != scale.count {
+                throw ONNXError.shapeMismatch(file: file, node: step.node, op: step.op,
+                                              reason: "\(scale.count) per-channel values for a tensor of shape \(out.shape)")
+            }
             ONNXKernels.pointwise(&out, step.epilogue)
             values[step.output] = out
             for v in releases[i] { values[v] = nil }
@@ -70,11 +87,13 @@ public struct ONNXNetwork: Sendable {
         return result
     }
 
-    private func execute(_ step: ONNXPlan.Step, _ values: [String: Tensor]) throws -> Tensor {
+    /// Runs one step; `owned` is its first input when the step is that value's last reader.
+    private func execute(_ step: ONNXPlan.Step, _ values: [String: Tensor], owned: Tensor?) throws -> Tensor {
         func fail(_ reason: String) -> ONNXError {
             .shapeMismatch(file: file, node: step.node, op: step.op, reason: reason)
         }
         func value(_ name: String) throws -> Tensor {
+            if let owned, name == step.inputs[0] { return owned }
             guard let t = values[name] else { throw ONNXError.missingValue(file: file, node: step.node, value: name) }
             return t
         }
@@ -86,12 +105,19 @@ public struct ONNXNetwork: Sendable {
             }
             let g = layer.geometry, kh = layer.weight.shape[2], kw = layer.weight.shape[3]
             if layer.transposed {
+                if g.padBegin == g.padEnd && layer.outputPadding.h < max(g.stride.h, g.dilation.h)
+                    && layer.outputPadding.w < max(g.stride.w, g.dilation.w) {
+                    return Tensor.convTranspose2d(x, weight: layer.weight, bias: layer.bias, stride: g.stride,
+                                                  padding: g.padBegin, outputPadding: layer.outputPadding,
+                                                  groups: g.groups, dilation: g.dilation)
+                }
                 return ONNXKernels.convTranspose2d(x, weight: layer.weight, bias: layer.bias, g,
                                                    outputPadding: layer.outputPadding)
             }
             let oh = (x.shape[2] + g.padBegin.h + g.padEnd.h - g.dilation.h * (kh - 1) - 1) / g.stride.h + 1
             let ow = (x.shape[3] + g.padBegin.w + g.padEnd.w - g.dilation.w * (kw - 1) - 1) / g.stride.w + 1
             guard oh > 0, ow > 0 else { throw fail("input \(x.shape) is smaller than the \(kh)x\(kw) kernel") }
+            if let prepared = layer.prepared { return Tensor.conv2d(x, prepared) }
             return ONNXKernels.conv2d(x, weight: layer.weight, bias: layer.bias, g)
         case .pointwise:
             return try value(step.inputs[0])
@@ -105,14 +131,24 @@ public struct ONNXNetwork: Sendable {
             case .value(let n): tb = try value(n)
             case .constant(let t): tb = t
             }
-            guard ONNXKernels.broadcastShape(ta.shape, tb.shape) != nil else {
+            guard let shape = ONNXKernels.broadcastShape(ta.shape, tb.shape) else {
                 throw fail("shapes \(ta.shape) and \(tb.shape) do not broadcast")
             }
-            return ONNXKernels.binary(op, ta, tb)
+            if owned != nil && shape == ta.shape {
+                var target = ta
+                ONNXKernels.binaryInPlace(op, &target, tb)
+                return target
+            }
+            switch op {
+            case .add: return ta + tb
+            case .sub: return ta - tb
+            case .mul: return ta * tb
+            case .div: return ta / tb
+            }
         case .globalAveragePool:
             let x = try value(step.inputs[0])
-            guard x.rank >= 3 else { throw fail("input \(x.shape) has no spatial axes") }
-            return ONNXKernels.globalAveragePool(x)
+            guard x.rank == 4 else { throw fail("input \(x.shape) is not [N, C, H, W]") }
+            return x.globalAveragePool()
         case .resize(let spec):
             let x = try value(step.inputs[0])
             guard x.rank == 4 else { throw fail("input \(x.shape) is not 4-D") }
@@ -128,7 +164,7 @@ public struct ONNXNetwork: Sendable {
                 || (0..<rank).contains(where: { $0 != a && p.shape[$0] != parts[0].shape[$0] }) {
                 throw fail("shapes \(parts.map(\.shape)) cannot be joined on axis \(a)")
             }
-            return ONNXKernels.concat(parts, axis: a)
+            return Tensor.cat(parts, dim: a)
         }
     }
 }

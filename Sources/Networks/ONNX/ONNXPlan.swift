@@ -18,6 +18,8 @@ struct ONNXPlan: Sendable {
         var outputPadding: (h: Int, w: Int)
         /// Input channels the layer expects (checked at run time).
         var inputChannels: Int
+        /// TensorCore's prepared form when its kernels cover the geometry (symmetric padding).
+        var prepared: Conv2DWeights?
         var outputChannels: Int { transposed ? weight.shape[1] * geometry.groups : weight.shape[0] }
     }
 
@@ -57,6 +59,7 @@ struct ONNXPlan: Sendable {
         recogniseHardSwish()
         fusePointwise()
         foldAffineIntoConvolutions()
+        prepareConvolutions()
     }
 
     // MARK: Ordering
@@ -171,6 +174,22 @@ struct ONNXPlan: Sendable {
                     break folding
                 }
                 steps[i].epilogue.removeFirst()
+            }
+            steps[i].kind = .conv(layer)
+        }
+    }
+}
+
+extension ONNXPlan {
+    /// Hands the final (folded) weights of each plain convolution to TensorCore's kernels, which pick
+    /// depthwise, 1x1, Winograd or im2col by shape; asymmetric padding stays on ONNXKernels.
+    mutating func prepareConvolutions() {
+        for i in steps.indices {
+            guard case .conv(var layer) = steps[i].kind, !layer.transposed else { continue }
+            let g = layer.geometry
+            if g.padBegin == g.padEnd {
+                layer.prepared = Conv2DWeights(weight: layer.weight, bias: layer.bias, stride: g.stride,
+                                               padding: g.padBegin, dilation: g.dilation, groups: g.groups)
             }
             steps[i].kind = .conv(layer)
         }

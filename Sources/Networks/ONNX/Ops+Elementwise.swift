@@ -93,109 +93,44 @@ extension ONNXKernels {
         return out
     }
 
-    /// a ∘ b with numpy broadcasting. Fast paths: equal shapes, and one side repeating along the last axes.
-    static func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) -> Tensor {
-        guard let shape = broadcastShape(a.shape, b.shape) else {
-            preconditionFailure("binary: \(a.shape) and \(b.shape) do not broadcast")
+    /// a ∘= b where b broadcasts to a's shape; a's buffer is reused when it is not shared.
+    static func binaryInPlace(_ op: BinaryOp, _ a: inout Tensor, _ b: Tensor) {
+        let shape = a.shape
+        let pb = [Int](repeating: 1, count: shape.count - b.rank) + b.shape
+        let bc = b.contiguous()
+        // Inner run: trailing axes along which b is either all equal to a or all of size one.
+        var inner = 1, split = shape.count, full = true, ones = true
+        while split > 0 {
+            let d = split - 1
+            let f = full && pb[d] == shape[d], o = ones && pb[d] == 1
+            if !(f || o) { break }
+            full = f; ones = o
+            inner *= shape[d]
+            split -= 1
         }
-        let r = shape.count
-        let pa = [Int](repeating: 1, count: r - a.rank) + a.shape
-        let pb = [Int](repeating: 1, count: r - b.rank) + b.shape
-        let ac = a.contiguous(), bc = b.contiguous()
-        return Tensor(shape: shape) { out in
-            let total = out.count
-            guard total > 0 else { return }
-            ac.withUnsafeBufferPointer { ap in
-                bc.withUnsafeBufferPointer { bp in
-                    let o = out.baseAddress!, x = ap.baseAddress!, y = bp.baseAddress!
-                    if pa == pb {
-                        ThreadPool.parallelFor(total, minChunk: 16_384) { range in
-                            for i in range { o[i] = op.apply(x[i], y[i]) }
+        let bStride = full ? 1 : 0
+        let total = a.count, outer = total / max(inner, 1)
+        let sb = Tensor.denseStrides(pb), outerShape = Array(shape[0..<split])
+        a.withUnsafeMutableBufferPointer { ap in
+            bc.withUnsafeBufferPointer { bp in
+                let x = ap.baseAddress!, y = bp.baseAddress!
+                ThreadPool.parallelFor(outer, minChunk: max(1, 16_384 / max(inner, 1))) { range in
+                    for j in range {
+                        var rem = j, offB = 0
+                        for d in stride(from: split - 1, through: 0, by: -1) {
+                            let idx = rem % outerShape[d]
+                            rem /= outerShape[d]
+                            if pb[d] != 1 { offB += idx * sb[d] }
                         }
-                        return
-                    }
-                    // Split into an outer index over the leading axes and an inner run over trailing axes
-                    // where each side either matches the output or is constant.
-                    var inner = 1, split = r
-                    var aInnerFull = true, bInnerFull = true, aInnerOne = true, bInnerOne = true
-                    while split > 0 {
-                        let d = split - 1
-                        let aFull = pa[d] == shape[d], bFull = pb[d] == shape[d]
-                        let aOne = pa[d] == 1, bOne = pb[d] == 1
-                        let na = (aInnerFull && aFull) || (aInnerOne && aOne)
-                        let nb = (bInnerFull && bFull) || (bInnerOne && bOne)
-                        if !(na && nb) { break }
-                        aInnerFull = aInnerFull && aFull; aInnerOne = aInnerOne && aOne
-                        bInnerFull = bInnerFull && bFull; bInnerOne = bInnerOne && bOne
-                        inner *= shape[d]
-                        split -= 1
-                    }
-                    let aStride = aInnerOne && !aInnerFull ? 0 : 1
-                    let bStride = bInnerOne && !bInnerFull ? 0 : 1
-                    let outer = total / max(inner, 1)
-                    let sa = Tensor.denseStrides(pa), sb = Tensor.denseStrides(pb)
-                    let outerShape = Array(shape[0..<split])
-                    ThreadPool.parallelFor(outer, minChunk: max(1, 16_384 / max(inner, 1))) { range in
-                        for j in range {
-                            var rem = j, offA = 0, offB = 0
-                            for d in stride(from: split - 1, through: 0, by: -1) {
-                                let idx = rem % outerShape[d]
-                                rem /= outerShape[d]
-                                if pa[d] != 1 { offA += idx * sa[d] }
-                                if pb[d] != 1 { offB += idx * sb[d] }
-                            }
-                            let dst = o + j * inner, xa = x + offA, yb = y + offB
-                            switch (aStride, bStride) {
-                            case (1, 1): for i in 0..<inner { dst[i] = op.apply(xa[i], yb[i]) }
-                            case (1, 0): let v = yb[0]; for i in 0..<inner { dst[i] = op.apply(xa[i], v) }
-                            case (0, 1): let v = xa[0]; for i in 0..<inner { dst[i] = op.apply(v, yb[i]) }
-                            default: let v = op.apply(xa[0], yb[0]); for i in 0..<inner { dst[i] = v }
-                            }
+                        let dst = x + j * inner, yb = y + offB
+                        if bStride == 1 {
+                            for i in 0..<inner { dst[i] = op.apply(dst[i], yb[i]) }
+                        } else {
+                            let v = yb[0]
+                            for i in 0..<inner { dst[i] = op.apply(dst[i], v) }
                         }
                     }
                 }
-            }
-        }
-    }
-
-    /// Mean over H and W: [N, C, H, W] → [N, C, 1, 1].
-    static func globalAveragePool(_ x: Tensor) -> Tensor {
-        let c = x.contiguous()
-        let planes = c.shape[0] * c.shape[1]
-        let plane = c.count / max(planes, 1)
-        var outShape = Array(c.shape.prefix(2))
-        outShape += [Int](repeating: 1, count: c.rank - 2)
-        return Tensor(shape: outShape) { out in
-            c.withUnsafeBufferPointer { src in
-                ThreadPool.parallelFor(planes, minChunk: max(1, 16_384 / max(plane, 1))) { range in
-                    for i in range {
-                        var s: Float = 0
-                        let p = src.baseAddress! + i * plane
-                        for j in 0..<plane { s += p[j] }
-                        out[i] = s / Float(plane)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Tensors joined along `axis`; all other dimensions must agree.
-    static func concat(_ parts: [Tensor], axis: Int) -> Tensor {
-        var shape = parts[0].shape
-        shape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
-        let outer = shape[0..<axis].reduce(1, *)
-        let innerOut = shape[axis...].reduce(1, *)
-        let dense = parts.map { $0.contiguous() }
-        return Tensor(shape: shape) { out in
-            var offset = 0
-            for p in dense {
-                let inner = p.shape[axis...].reduce(1, *)
-                p.withUnsafeBufferPointer { src in
-                    for o in 0..<outer {
-                        (out.baseAddress! + o * innerOut + offset).update(from: src.baseAddress! + o * inner, count: inner)
-                    }
-                }
-                offset += inner
             }
         }
     }
