@@ -6,13 +6,13 @@ import MediaIO
 struct KeyframeArguments: ParsableArguments {
     @Option(help: "Take one frame every SECONDS instead of the codec's keyframes.")
     var every: Double?
-    @Option(help: "Take frames where the scene changes by more than this mean luma difference (0-255, e.g. 30).")
+    @Option(help: "Take frames where the picture changes by more than this fraction of full scale (mean luma difference, e.g. 0.1).")
     var scene: Double?
 
     func validate() throws {
         if every != nil && scene != nil { throw ValidationError("choose either --every or --scene") }
         if let e = every, !(e > 0) { throw ValidationError("--every must be positive") }
-        if let s = scene, !(s > 0 && s < 255) { throw ValidationError("--scene must be between 0 and 255") }
+        if let s = scene, !(s > 0 && s < 1) { throw ValidationError("--scene must be between 0 and 1") }
     }
 
     var selection: KeyframeSelection {
