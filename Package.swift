@@ -32,7 +32,7 @@ let package = Package(
         .target(
             name: "Networks",
             dependencies: ["TensorCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]),
         // FFmpeg: demux/decode -> RGB frames with timestamps; encode/mux; stills; container privacy.
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         // The pipeline: regions -> masks -> replacement -> composition; baseline methods.

@@ -251,7 +251,7 @@ struct SegFormerDecodeHead: Sendable {
                         classifier.weight.withUnsafeBufferPointer { cw in
                             classifier.bias.withUnsafeBufferPointer { cb in
                                 withPointers(contiguous) { ptrs in
-                                        ThreadPool.parallelFor(bands) { range in
+                                        ThreadPool.parallelFor(bands, chunksPerWorker: SegFormerKernels.split) { range in
                                             let fused = UnsafeMutablePointer<Float>.allocate(capacity: band * w * d)
                                             defer { fused.deallocate() }
                                             for t in range {
@@ -369,10 +369,12 @@ public final class SegFormer: Sendable {
 
     /// One image [1, C, H, W] through encoder and head.
     func forward(_ pixels: Tensor) -> SegFormerOutputs {
+        // Every GEMM below runs inside a ThreadPool loop, on one BLAS thread.
+        BLAS.withSingleThread { forwardTokens(pixels) }
+    }
+
+    private func forwardTokens(_ pixels: Tensor) -> SegFormerOutputs {
         let h = pixels.shape[2], w = pixels.shape[3]
-        let saved = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = saved }
         var x = pixels.reshaped([config.numChannels, h * w]).transposed(0, 1).contiguous()  // [H·W, C] (NHWC)
         var height = h, width = w
         var outputs: [(tokens: Tensor, height: Int, width: Int)] = []
