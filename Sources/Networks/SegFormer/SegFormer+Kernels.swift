@@ -265,17 +265,18 @@ enum SegFormerKernels {
         let lo = SIMD8<Float>(repeating: -87.33654), hi = SIMD8<Float>(repeating: 88.37626)
         let x = x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
         let magic = SIMD8<Float>(repeating: 12_582_912)
-        let t = x * 1.44269504088896341 + magic
+        let t = magic.addingProduct(x, SIMD8(repeating: 1.44269504088896341))
         let n = t - magic
-        var r = x - n * 0.693359375
-        r = r + n * 2.12194440e-4
+        // Explicit FMAs: Swift does not contract a * b + c on its own.
+        var r = x.addingProduct(n, SIMD8(repeating: -0.693359375))
+        r = r.addingProduct(n, SIMD8(repeating: 2.12194440e-4))
         var p = SIMD8<Float>(repeating: 1.9875691500e-4)
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        p = p * r * r + r + 1
+        p = SIMD8(repeating: 1.3981999507e-3).addingProduct(p, r)
+        p = SIMD8(repeating: 8.3334519073e-3).addingProduct(p, r)
+        p = SIMD8(repeating: 4.1665795894e-2).addingProduct(p, r)
+        p = SIMD8(repeating: 1.6666665459e-1).addingProduct(p, r)
+        p = SIMD8(repeating: 5.0000001201e-1).addingProduct(p, r)
+        p = (r + 1).addingProduct(p, r * r)
         let bits = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
     }
@@ -323,12 +324,12 @@ enum SegFormerKernels {
     static func gelu8(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let z = x * 0.70710678118654752
         let a = unsafeBitCast(unsafeBitCast(z, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)  // |z|
-        let t = 1 / (1 + 0.3275911 * a)
+        let t = 1 / SIMD8<Float>(repeating: 1).addingProduct(a, SIMD8(repeating: 0.3275911))
         var p = SIMD8<Float>(repeating: 1.061405429)
-        p = p * t - 1.453152027
-        p = p * t + 1.421413741
-        p = p * t - 0.284496736
-        p = p * t + 0.254829592
+        p = SIMD8(repeating: -1.453152027).addingProduct(p, t)
+        p = SIMD8(repeating: 1.421413741).addingProduct(p, t)
+        p = SIMD8(repeating: -0.284496736).addingProduct(p, t)
+        p = SIMD8(repeating: 0.254829592).addingProduct(p, t)
         let e = 1 - p * t * exp8(-a * a)
         let erf = e.replacing(with: -e, where: z .< 0)
         return 0.5 * x * (1 + erf)
