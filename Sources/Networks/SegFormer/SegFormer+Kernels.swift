@@ -14,17 +14,13 @@ enum SegFormerKernels {
     /// Rows per GEMM task: enough to amortise the call, small enough that every core gets work.
     static func rowChunk(rows: Int, cost: Int) -> Int {
         let target = max(16, min(512, 131_072 / max(cost, 1)))
-        let perWorker = (rows + ThreadPool.workers - 1) / ThreadPool.workers
+        let perWorker = (rows + ThreadPool.workers * split - 1) / (ThreadPool.workers * split)
         return max(1, min(target, perWorker))
     }
 
-    /// Runs `body` with OpenBLAS on one thread, for GEMMs issued from inside `ThreadPool` loops.
-    static func withSingleThreadBLAS<R>(_ body: () throws -> R) rethrows -> R {
-        let saved = BLAS.threads
-        if saved != 1 { BLAS.threads = 1 }
-        defer { if saved != 1 { BLAS.threads = saved } }
-        return try body()
-    }
+    /// Tasks per worker in the large loops: a worker that falls behind (preempted on a shared machine) is
+    /// helped by the others instead of waited for.
+    static let split = 4
 
     // MARK: Linear
 
@@ -38,7 +34,7 @@ enum SegFormerKernels {
     ) {
         let chunk = rowChunk(rows: rows, cost: inFeatures + outFeatures)
         let tasks = (rows + chunk - 1) / chunk
-        ThreadPool.parallelFor(tasks) { range in
+        ThreadPool.parallelFor(tasks, chunksPerWorker: split) { range in
             for t in range {
                 let r0 = t * chunk, n = min(chunk, rows - r0)
                 let o = out + r0 * ldo
@@ -57,24 +53,37 @@ enum SegFormerKernels {
     // MARK: Layer norm
 
     /// `nn.LayerNorm(C)` over each of `rows` rows of `x` (row stride C), written to `out` (may equal `x`).
+    /// Mean first, then the centred variance (as PyTorch does), eight lanes at a time.
     static func layerNorm(
         _ x: UnsafePointer<Float>, rows: Int, channels c: Int, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>, eps: Float, out: UnsafeMutablePointer<Float>
     ) {
+        let vectors = c / 8
         ThreadPool.parallelFor(rows, minChunk: max(1, 4096 / max(c, 1))) { range in
             for r in range {
-                let src = x + r * c, dst = out + r * c
-                var mean: Float = 0
-                for j in 0..<c { mean += src[j] }
-                mean /= Float(c)
-                var variance: Float = 0
-                for j in 0..<c {
-                    let d = src[j] - mean
-                    variance += d * d
+                let src = UnsafeRawPointer(x + r * c), dst = UnsafeMutableRawPointer(out + r * c)
+                let s = x + r * c, d = out + r * c
+                var acc = SIMD8<Float>(repeating: 0)
+                for v in 0..<vectors { acc += src.loadUnaligned(fromByteOffset: v * 32, as: SIMD8<Float>.self) }
+                var sum = acc.sum()
+                for j in (vectors * 8)..<c { sum += s[j] }
+                let mean = sum / Float(c)
+                acc = .zero
+                for v in 0..<vectors {
+                    let e = src.loadUnaligned(fromByteOffset: v * 32, as: SIMD8<Float>.self) - mean
+                    acc += e * e
                 }
-                variance /= Float(c)
-                let inv = 1 / (variance + eps).squareRoot()
-                for j in 0..<c { dst[j] = (src[j] - mean) * inv * weight[j] + bias[j] }
+                var squares = acc.sum()
+                for j in (vectors * 8)..<c { squares += (s[j] - mean) * (s[j] - mean) }
+                let inv = 1 / (squares / Float(c) + eps).squareRoot()
+                let wr = UnsafeRawPointer(weight), br = UnsafeRawPointer(bias)
+                for v in 0..<vectors {
+                    let e = src.loadUnaligned(fromByteOffset: v * 32, as: SIMD8<Float>.self) - mean
+                    let y = e * inv * wr.loadUnaligned(fromByteOffset: v * 32, as: SIMD8<Float>.self)
+                        + br.loadUnaligned(fromByteOffset: v * 32, as: SIMD8<Float>.self)
+                    dst.storeBytes(of: y, toByteOffset: v * 32, as: SIMD8<Float>.self)
+                }
+                for j in (vectors * 8)..<c { d[j] = (s[j] - mean) * inv * weight[j] + bias[j] }
             }
         }
     }
@@ -95,7 +104,7 @@ enum SegFormerKernels {
         let kdim = k * k * c, rows = ho * wo
         let chunk = rowChunk(rows: rows, cost: kdim + co)
         let tasks = (rows + chunk - 1) / chunk
-        ThreadPool.parallelFor(tasks) { range in
+        ThreadPool.parallelFor(tasks, chunksPerWorker: split) { range in
             let cols = UnsafeMutablePointer<Float>.allocate(capacity: chunk * kdim)
             defer { cols.deallocate() }
             for t in range {
@@ -144,7 +153,7 @@ enum SegFormerKernels {
         _ input: UnsafePointer<Float>, height h: Int, width w: Int, channels c: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
-        ThreadPool.parallelFor(h) { range in
+        ThreadPool.parallelFor(h, chunksPerWorker: split) { range in
             for y in range {
                 for x in 0..<w {
                     let dst = out + (y * w + x) * c
@@ -170,30 +179,31 @@ enum SegFormerKernels {
 
     /// softmax(q kᵀ · scale) v for each head, on token layouts: head `hd` of a row is columns
     /// hd·d ..< (hd+1)·d of q (row stride `ldq`), k (`ldk`), v (`ldv`) and out (`ldo`).
-    /// Queries go in blocks; a block's scores against all (spatially reduced) keys fit one scratch buffer,
-    /// so the [Lq, Lk] score matrix never exists whole. Normalisation by the row sums is applied to the
+    /// Queries go in blocks; a block's scores against all (spatially reduced) keys fit one scratch buffer of at most
+    /// 2 MB, so the [Lq, Lk] score matrix never exists whole. Normalisation by the row sums is applied to the
     /// [block, d] output rather than to the [block, Lk] probabilities.
     static func attention(
         q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
         queries lq: Int, keys lk: Int, heads: Int, headDim d: Int, out: UnsafeMutablePointer<Float>, ldo: Int
     ) {
-        let block = max(1, min(64, 65_536 / max(lk, 1)))
+        let block = min(256, max(64, 262_144 / max(lk, 1)))  // packing K and V costs 1/block of the products
         let blocks = (lq + block - 1) / block
         let scale = 1 / Float(d).squareRoot()
-        ThreadPool.parallelFor(blocks * heads) { range in
+        ThreadPool.parallelFor(blocks * heads, chunksPerWorker: split) { range in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * lk)
-            defer { scores.deallocate() }
+            let inverseSums = UnsafeMutablePointer<Float>.allocate(capacity: block)
+            defer {
+                scores.deallocate()
+                inverseSums.deallocate()
+            }
             for task in range {
                 let hd = task % heads, i0 = (task / heads) * block
                 let n = min(block, lq - i0)
                 BLAS.sgemm(transB: true, m: n, n: lk, k: d, alpha: scale, a: q + i0 * ldq + hd * d, lda: ldq,
                            b: k + hd * d, ldb: ldk, c: scores, ldc: lk)
-                var inverseSums = [Float](repeating: 0, count: n)
                 for r in 0..<n {
                     let row = scores + r * lk
-                    var m = -Float.infinity
-                    for j in 0..<lk { m = max(m, row[j]) }
-                    inverseSums[r] = 1 / expSubtractSum(row, count: lk, subtract: m)
+                    inverseSums[r] = 1 / expSubtractSum(row, count: lk, subtract: rowMax(row, count: lk))
                 }
                 let o = out + i0 * ldo + hd * d
                 BLAS.sgemm(m: n, n: d, k: lk, a: scores, lda: lk, b: v + hd * d, ldb: ldv, c: o, ldc: ldo)
@@ -247,22 +257,45 @@ enum SegFormerKernels {
 
     // MARK: Vector math
 
-    /// exp on 8 lanes (Cephes `expf` polynomial, about 1 ulp over the clamped range).
+    /// exp on 8 lanes (Cephes `expf` polynomial, a few ulp over the clamped range). Rounding to the nearest integer
+    /// and building 2^n both go through the 1.5·2^23 "magic" addition, which keeps everything in vector registers
+    /// (the stdlib's SIMD float→int conversion runs lane by lane).
     @inline(__always)
     static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let x = pointwiseMin(pointwiseMax(x, SIMD8(repeating: -87.33654)), SIMD8(repeating: 88.72283))
-        let n = (x * 1.44269504088896341 + 0.5).rounded(.down)
-        var r = x - n * 0.693359375
-        r = r + n * 2.12194440e-4
+        let lo = SIMD8<Float>(repeating: -87.33654), hi = SIMD8<Float>(repeating: 88.37626)
+        let x = x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let t = magic.addingProduct(x, SIMD8(repeating: 1.44269504088896341))
+        let n = t - magic
+        // Explicit FMAs: Swift does not contract a * b + c on its own.
+        var r = x.addingProduct(n, SIMD8(repeating: -0.693359375))
+        r = r.addingProduct(n, SIMD8(repeating: 2.12194440e-4))
         var p = SIMD8<Float>(repeating: 1.9875691500e-4)
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        p = p * r * r + r + 1
-        let bits = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+        p = SIMD8(repeating: 1.3981999507e-3).addingProduct(p, r)
+        p = SIMD8(repeating: 8.3334519073e-3).addingProduct(p, r)
+        p = SIMD8(repeating: 4.1665795894e-2).addingProduct(p, r)
+        p = SIMD8(repeating: 1.6666665459e-1).addingProduct(p, r)
+        p = SIMD8(repeating: 5.0000001201e-1).addingProduct(p, r)
+        p = (r + 1).addingProduct(p, r * r)
+        let bits = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
+    }
+
+    static func rowMax(_ row: UnsafePointer<Float>, count: Int) -> Float {
+        let raw = UnsafeRawPointer(row)
+        var m8 = SIMD8<Float>(repeating: -.infinity)
+        var j = 0
+        while j + 8 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+            m8.replace(with: v, where: v .> m8)
+            j += 8
+        }
+        var m = m8.max()
+        while j < count {
+            m = max(m, row[j])
+            j += 1
+        }
+        return m
     }
 
     /// row[j] = exp(row[j] − subtract), returning Σ row[j].
@@ -290,13 +323,13 @@ enum SegFormerKernels {
     @inline(__always)
     static func gelu8(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let z = x * 0.70710678118654752
-        let a = pointwiseMax(z, -z)
-        let t = 1 / (1 + 0.3275911 * a)
+        let a = unsafeBitCast(unsafeBitCast(z, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)  // |z|
+        let t = 1 / SIMD8<Float>(repeating: 1).addingProduct(a, SIMD8(repeating: 0.3275911))
         var p = SIMD8<Float>(repeating: 1.061405429)
-        p = p * t - 1.453152027
-        p = p * t + 1.421413741
-        p = p * t - 0.284496736
-        p = p * t + 0.254829592
+        p = SIMD8(repeating: -1.453152027).addingProduct(p, t)
+        p = SIMD8(repeating: 1.421413741).addingProduct(p, t)
+        p = SIMD8(repeating: -0.284496736).addingProduct(p, t)
+        p = SIMD8(repeating: 0.254829592).addingProduct(p, t)
         let e = 1 - p * t * exp8(-a * a)
         let erf = e.replacing(with: -e, where: z .< 0)
         return 0.5 * x * (1 + erf)

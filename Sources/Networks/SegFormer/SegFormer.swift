@@ -251,28 +251,28 @@ struct SegFormerDecodeHead: Sendable {
                         classifier.weight.withUnsafeBufferPointer { cw in
                             classifier.bias.withUnsafeBufferPointer { cb in
                                 withPointers(contiguous) { ptrs in
-                                        ThreadPool.parallelFor(bands) { range in
-                                            let fused = UnsafeMutablePointer<Float>.allocate(capacity: band * w * d)
-                                            defer { fused.deallocate() }
-                                            for t in range {
-                                                let y0 = t * band, rows = min(band, h - y0)
-                                                let n = rows * w
-                                                for r in 0..<n { (fused + r * d).update(from: bp.baseAddress!, count: d) }
-                                                BLAS.sgemm(transB: true, m: n, n: d, k: c0, a: xp.baseAddress! + y0 * w * c0,
-                                                           lda: c0, b: m0.baseAddress!, ldb: c0, beta: 1, c: fused, ldc: d)
-                                                for i in 1..<stages.count {
-                                                    SegFormerKernels.addBilinear(
-                                                        ptrs[i - 1], height: stages[i].height, width: stages[i].width,
-                                                        channels: d, yTaps: taps[i - 1].y, xTaps: taps[i - 1].x,
-                                                        rows: y0..<(y0 + rows), out: fused)
-                                                }
-                                                for j in 0..<(n * d) { fused[j] = max(fused[j], 0) }  // ReLU
-                                                let o = out.baseAddress! + y0 * w * k
-                                                BLAS.sgemm(transB: true, m: n, n: k, k: d, a: fused, lda: d, b: cw.baseAddress!,
-                                                           ldb: d, c: o, ldc: k)
-                                                for r in 0..<n { for j in 0..<k { o[r * k + j] += cb[j] } }
+                                    ThreadPool.parallelFor(bands, chunksPerWorker: SegFormerKernels.split) { range in
+                                        let fused = UnsafeMutablePointer<Float>.allocate(capacity: band * w * d)
+                                        defer { fused.deallocate() }
+                                        for t in range {
+                                            let y0 = t * band, rows = min(band, h - y0)
+                                            let n = rows * w
+                                            for r in 0..<n { (fused + r * d).update(from: bp.baseAddress!, count: d) }
+                                            BLAS.sgemm(transB: true, m: n, n: d, k: c0, a: xp.baseAddress! + y0 * w * c0,
+                                                       lda: c0, b: m0.baseAddress!, ldb: c0, beta: 1, c: fused, ldc: d)
+                                            for i in 1..<stages.count {
+                                                SegFormerKernels.addBilinear(
+                                                    ptrs[i - 1], height: stages[i].height, width: stages[i].width,
+                                                    channels: d, yTaps: taps[i - 1].y, xTaps: taps[i - 1].x,
+                                                    rows: y0..<(y0 + rows), out: fused)
                                             }
+                                            for j in 0..<(n * d) { fused[j] = max(fused[j], 0) }  // ReLU
+                                            let o = out.baseAddress! + y0 * w * k
+                                            BLAS.sgemm(transB: true, m: n, n: k, k: d, a: fused, lda: d, b: cw.baseAddress!,
+                                                       ldb: d, c: o, ldc: k)
+                                            for r in 0..<n { for j in 0..<k { o[r * k + j] += cb[j] } }
                                         }
+                                    }
                                 }
                             }
                         }
@@ -369,10 +369,12 @@ public final class SegFormer: Sendable {
 
     /// One image [1, C, H, W] through encoder and head.
     func forward(_ pixels: Tensor) -> SegFormerOutputs {
+        // Every GEMM below runs inside a ThreadPool loop, on one BLAS thread.
+        BLAS.withSingleThread { forwardTokens(pixels) }
+    }
+
+    private func forwardTokens(_ pixels: Tensor) -> SegFormerOutputs {
         let h = pixels.shape[2], w = pixels.shape[3]
-        let saved = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = saved }
         var x = pixels.reshaped([config.numChannels, h * w]).transposed(0, 1).contiguous()  // [H·W, C] (NHWC)
         var height = h, width = w
         var outputs: [(tokens: Tensor, height: Int, width: Int)] = []
