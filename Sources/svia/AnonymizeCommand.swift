@@ -121,12 +121,7 @@ struct AnonymizeCommand: ParsableCommand {
     }
 
     func parsedDetectScale() throws -> (width: Int, height: Int)? {
-        guard let detectScale else { return nil }
-        let parts = detectScale.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 2, (32...8192).contains(parts[0]), (32...8192).contains(parts[1]) else {
-            throw ValidationError("--detect-scale must look like 640x360 (32 to 8192 per side)")
-        }
-        return (parts[0], parts[1])
+        try detectScale.map { try parseSize($0, option: "--detect-scale", example: "640x360") }
     }
 
     func selectedCategories() throws -> Set<PrivacyCategory>? {
@@ -262,4 +257,13 @@ enum AtomicFile {
             throw error
         }
     }
+}
+
+/// `WxH` from the command line, 32 to 8192 per side.
+func parseSize(_ text: String, option: String, example: String) throws -> (width: Int, height: Int) {
+    let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
+    guard parts.count == 2, (32...8192).contains(parts[0]), (32...8192).contains(parts[1]) else {
+        throw ValidationError("\(option) must look like \(example) (32 to 8192 per side)")
+    }
+    return (parts[0], parts[1])
 }

@@ -18,12 +18,7 @@ struct SegmenterArguments: ParsableArguments {
     func validate() throws { _ = try parsedWorkSize() }
 
     func parsedWorkSize() throws -> (width: Int, height: Int)? {
-        guard let workSize else { return nil }
-        let parts = workSize.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 2, (32...8192).contains(parts[0]), (32...8192).contains(parts[1]) else {
-            throw ValidationError("--work-size must look like 1024x512 (32 to 8192 per side)")
-        }
-        return (parts[0], parts[1])
+        try workSize.map { try parseSize($0, option: "--work-size", example: "1024x512") }
     }
 
     /// The segmenter, or nil when none is named and none is in the cache (an error when `required`).
