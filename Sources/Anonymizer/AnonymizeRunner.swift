@@ -14,6 +14,10 @@ public struct AnonymizeOptions: Sendable {
     public var mapping: CategoryMapping = .privacy
     /// Pixels added around every region so its edges do not leak.
     public var dilation: Int = 0
+    /// Regions of the label maps or the segmenter smaller than this many pixels are dropped (0: none).
+    public var minRegion: Int = 0
+    /// Width in pixels of the soft edge outside every region (0: hard edges).
+    public var feather: Int = 0
     public var blurSigma: Double? = nil
     public var pixelBlock: Int = 8
     public var encode = EncodeOptions()
@@ -145,9 +149,10 @@ public struct AnonymizeRunner: Sendable {
         var found: CategoryRegions = []
         if let (map, format) = try labelMap(image) {
             let masks = CategoryMasks(labelMap: map, format: format, mapping: options.mapping,
-                                      width: image.width, height: image.height, dilation: options.dilation)
+                                      width: image.width, height: image.height, dilation: options.dilation,
+                                      minArea: options.minRegion)
             found += masks.masks
-            if let union = masks.union { out = method.apply(to: out, inside: union) }
+            if let union = masks.union { out = method.apply(to: out, inside: union, feather: options.feather) }
         }
         if let detectorRegions {
             // Detection reads the original picture: an earlier replacement must not hide a face or a plate.
@@ -162,7 +167,7 @@ public struct AnonymizeRunner: Sendable {
                     let picture = 0.015 * Double(max(image.width, image.height))
                     replacement = .blur(sigma: max(picture, Double(union.area).squareRoot() / 5))
                 }
-                out = replacement.apply(to: out, inside: union)
+                out = replacement.apply(to: out, inside: union, feather: options.feather)
             }
         }
         coverage.add(found)

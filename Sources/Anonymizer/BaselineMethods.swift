@@ -15,26 +15,43 @@ public enum BaselineMethod: Sendable, Equatable {
     public static let paperPixelate = BaselineMethod.pixelate(block: 8)
     public static let paperGraymask = BaselineMethod.graymask(value: 128)
 
-    /// `image` with the pixels inside `mask` replaced.
-    public func apply(to image: RGBImage, inside mask: Mask) -> RGBImage {
+    /// `image` with the pixels inside `mask` replaced; with `feather` > 0 the replacement also fades out
+    /// over about that many pixels outside the mask (never inside it).
+    public func apply(to image: RGBImage, inside mask: Mask, feather: Int = 0) -> RGBImage {
         precondition(mask.width == image.width && mask.height == image.height,
                      "mask \(mask.width)x\(mask.height) for a \(image.width)x\(image.height) picture")
         if mask.isEmpty { return image }
         let replacement: RGBImage
         switch self {
-        case .graymask(let v):
+        case .graymask(let v) where feather == 0:
             var out = image
             for i in 0..<mask.bits.count where mask.bits[i] != 0 {
                 out.pixels[3 * i] = v; out.pixels[3 * i + 1] = v; out.pixels[3 * i + 2] = v
             }
             return out
+        case .graymask(let v):
+            replacement = RGBImage(width: image.width, height: image.height, fill: (v, v, v))
         case .pixelate(let block):
             replacement = BaselineMethod.pixelated(image, block: max(1, block))
         case .blur(let sigma):
             let s = sigma ?? max(2, 0.015 * Double(max(image.width, image.height)))
             replacement = BaselineMethod.gaussianBlurred(image, sigma: s)
         }
+        if feather > 0 { return BaselineMethod.blend(replacement, over: image, weights: mask.featherWeights(radius: feather)) }
         return BaselineMethod.composite(replacement, over: image, inside: mask)
+    }
+
+    /// `inner` weighted by `weights` (0...1 per pixel) over `outer`.
+    public static func blend(_ inner: RGBImage, over outer: RGBImage, weights: [Float]) -> RGBImage {
+        var out = outer
+        for i in 0..<weights.count where weights[i] > 0 {
+            let a = weights[i]
+            for k in 0..<3 {
+                let v = a * Float(inner.pixels[3 * i + k]) + (1 - a) * Float(outer.pixels[3 * i + k])
+                out.pixels[3 * i + k] = UInt8(max(0, min(255, v.rounded())))
+            }
+        }
+        return out
     }
 
     /// `inner` where the mask is set, `outer` elsewhere.

@@ -22,8 +22,9 @@ public struct CategoryMasks: Sendable {
     }
 
     /// Masks built from a label map, in the mapping's order, resized to `width`×`height`.
+    /// Regions smaller than `minArea` pixels (at the label map's size) are dropped before dilation.
     public init(labelMap: GrayImage, format: LabelFormat, mapping: CategoryMapping,
-                width: Int, height: Int, dilation: Int = 0) {
+                width: Int, height: Int, dilation: Int = 0, minArea: Int = 0) {
         let toTrain = format == .labelIds ? Cityscapes.trainIdForLabelId : Array(0...255).map { UInt8($0) }
         let index = mapping.categoryIndexForTrainId
         var perCategory = mapping.classes.map { _ in Mask(width: labelMap.width, height: labelMap.height) }
@@ -32,7 +33,7 @@ public struct CategoryMasks: Sendable {
             if c >= 0 { perCategory[c].bits[i] = 1 }
         }
         masks = zip(mapping.classes, perCategory).map { cls, m in
-            (cls.category, m.resized(width: width, height: height).dilated(by: dilation))
+            (cls.category, m.removingSpecks(minArea: minArea).resized(width: width, height: height).dilated(by: dilation))
         }
     }
 }

@@ -86,3 +86,68 @@ public struct Mask: Sendable, Equatable {
         GrayImage(width: width, height: height, pixels: bits.map { $0 != 0 ? 255 : 0 })
     }
 }
+
+extension Mask {
+    /// The mask without connected regions (4-neighbour) smaller than `minArea` pixels: segmentation
+    /// specks that would flicker in video. Larger regions are kept whole.
+    public func removingSpecks(minArea: Int) -> Mask {
+        guard minArea > 1, !isEmpty else { return self }
+        var out = self
+        var label = [Int32](repeating: -1, count: bits.count)
+        var stack: [Int] = []
+        var component: [Int] = []
+        for start in 0..<bits.count where bits[start] != 0 && label[start] < 0 {
+            component.removeAll(keepingCapacity: true)
+            stack.append(start)
+            label[start] = 1
+            while let p = stack.popLast() {
+                component.append(p)
+                let x = p % width, y = p / width
+                for (nx, ny) in [(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)]
+                where nx >= 0 && ny >= 0 && nx < width && ny < height {
+                    let q = ny * width + nx
+                    if bits[q] != 0 && label[q] < 0 { label[q] = 1; stack.append(q) }
+                }
+            }
+            if component.count < minArea { for p in component { out.bits[p] = 0 } }
+        }
+        return out
+    }
+
+    /// Blend weights for composition: 1 everywhere inside the mask, falling smoothly to 0 within about
+    /// `radius` pixels outside it. Soft edges only ever reach outward, so no original pixel inside the
+    /// mask survives.
+    public func featherWeights(radius: Int) -> [Float] {
+        var w = bits.map { Float($0) }
+        guard radius > 0, !isEmpty else { return w }
+        // Two box passes of the mask grown by half the radius approximate a smooth ramp across the edge.
+        let grown = dilated(by: max(1, radius / 2))
+        var soft = grown.bits.map { Float($0) }
+        let r = max(1, radius / 2)
+        for _ in 0..<2 { soft = Mask.boxBlur(soft, width: width, height: height, radius: r) }
+        for i in 0..<w.count { w[i] = max(w[i], min(1, soft[i])) }
+        return w
+    }
+
+    static func boxBlur(_ v: [Float], width w: Int, height h: Int, radius r: Int) -> [Float] {
+        var tmp = [Float](repeating: 0, count: v.count), out = tmp
+        let n = Float(2 * r + 1)
+        for y in 0..<h {
+            var acc: Float = 0
+            for x in -r...r { acc += v[y * w + min(w - 1, max(0, x))] }
+            for x in 0..<w {
+                tmp[y * w + x] = acc / n
+                acc += v[y * w + min(w - 1, x + r + 1)] - v[y * w + max(0, x - r)]
+            }
+        }
+        for x in 0..<w {
+            var acc: Float = 0
+            for y in -r...r { acc += tmp[min(h - 1, max(0, y)) * w + x] }
+            for y in 0..<h {
+                out[y * w + x] = acc / n
+                acc += tmp[min(h - 1, y + r + 1) * w + x] - tmp[max(0, y - r) * w + x]
+            }
+        }
+        return out
+    }
+}

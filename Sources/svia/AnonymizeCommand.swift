@@ -75,6 +75,12 @@ struct AnonymizeCommand: ParsableCommand {
     @Option(help: "Grow every region by this many pixels so its edges do not leak.")
     var dilate: Int = 0
 
+    @Option(help: "Drop label-map or segmenter regions smaller than this many pixels (specks; 0 keeps all).")
+    var minRegion: Int = 0
+
+    @Option(help: "Soft edge of this many pixels outside every region (the inside is always fully replaced).")
+    var feather: Int = 0
+
     @Option(help: "Gaussian blur sigma in pixels (default: 1.5% of the longer side).")
     var blurSigma: Double?
 
@@ -109,6 +115,8 @@ struct AnonymizeCommand: ParsableCommand {
 
     func validate() throws {
         if dilate < 0 || dilate > 512 { throw ValidationError("--dilate must be between 0 and 512") }
+        if minRegion < 0 { throw ValidationError("--min-region must not be negative") }
+        if feather < 0 || feather > 256 { throw ValidationError("--feather must be between 0 and 256") }
         if pixelBlock < 1 || pixelBlock > 512 { throw ValidationError("--pixel-block must be between 1 and 512") }
         if let s = blurSigma, !(s > 0 && s <= 1000) { throw ValidationError("--blur-sigma must be in (0, 1000]") }
         if CategoryMapping.named(mapping) == nil { throw ValidationError("--mapping must be privacy or paper") }
@@ -170,6 +178,8 @@ struct AnonymizeCommand: ParsableCommand {
         if let cats = try selectedCategories() { m = m.restricted(to: cats) }
         options.mapping = m
         options.dilation = dilate
+        options.minRegion = minRegion
+        options.feather = feather
         options.blurSigma = blurSigma
         options.pixelBlock = pixelBlock
         options.encode = encode.options

@@ -83,3 +83,34 @@ import Testing
         #expect(li.union?.area == 4)  // nearest upscaling of the right pixel
     }
 }
+
+@Suite struct MaskPostProcessingTests {
+    @Test func specksBelowTheMinimumAreaAreDropped() {
+        var m = Mask(width: 20, height: 10)
+        for y in 1..<3 { for x in 1..<3 { m.bits[y * 20 + x] = 1 } }     // 4 px
+        for y in 2..<8 { for x in 8..<18 { m.bits[y * 20 + x] = 1 } }    // 60 px
+        let cleaned = m.removingSpecks(minArea: 10)
+        #expect(cleaned.area == 60)
+        #expect(!cleaned[1, 1] && cleaned[8, 2])
+        #expect(m.removingSpecks(minArea: 0) == m)
+    }
+
+    @Test func featherNeverLetsTheOriginalInsideTheMask() {
+        let (img, mask) = BaselineMethodTests.sample()
+        let hard = BaselineMethod.paperGraymask.apply(to: img, inside: mask)
+        let soft = BaselineMethod.paperGraymask.apply(to: img, inside: mask, feather: 4)
+        var outsideChanged = 0, farChanged = 0
+        let grown = mask.dilated(by: 8)
+        for i in 0..<(img.width * img.height) {
+            let s = (soft.pixels[3 * i], soft.pixels[3 * i + 1], soft.pixels[3 * i + 2])
+            if mask.bits[i] != 0 {
+                #expect(s == (hard.pixels[3 * i], hard.pixels[3 * i + 1], hard.pixels[3 * i + 2]))
+            } else if s != (img.pixels[3 * i], img.pixels[3 * i + 1], img.pixels[3 * i + 2]) {
+                outsideChanged += 1
+                if grown.bits[i] == 0 { farChanged += 1 }
+            }
+        }
+        #expect(outsideChanged > 0)   // the edge is soft
+        #expect(farChanged == 0)      // and stays near the region
+    }
+}
