@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         // The pipeline: regions -> masks -> replacement -> composition; baseline methods.
         .target(name: "Anonymizer", dependencies: ["MediaIO", "TensorCore"]),
+        // Architectures, tokenizer, schedulers, model folders.
+        .target(name: "Networks", dependencies: ["TensorCore"]),
         // Thin command-line shell.
         .executableTarget(
             name: "svia",
@@ -41,5 +43,6 @@ let package = Package(
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
         .testTarget(name: "AnonymizerTests", dependencies: ["Anonymizer", "MediaIO"]),
         .testTarget(name: "CLITests", dependencies: ["MediaIO"]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks"], resources: [.copy("Fixtures")]),
     ]
 )

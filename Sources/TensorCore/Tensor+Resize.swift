@@ -36,22 +36,42 @@ extension Tensor {
         return Tensor(shape: [shape[0], shape[1], oh, ow]) { out in  // [N, C, OH, OW]
             let pi = src.storage.base + src.offset, po = out.baseAddress!
             ThreadPool.parallelFor(planes, minChunk: Swift.max(1, 16384 / (oh * ow))) { range in
-                for p in range {
-                    let x = pi + p * h * w, y = po + p * oh * ow
-                    for oy in 0..<oh {
-                        let ty = ys[oy], r0 = x + ty.i0 * w, r1 = x + ty.i1 * w, row = y + oy * ow
-                        if mode == .bilinear {
-                            for ox in 0..<ow {
-                                let tx = xs[ox]
-                                row[ox] = ty.w0 * (tx.w0 * r0[tx.i0] + tx.w1 * r0[tx.i1])
-                                    + ty.w1 * (tx.w0 * r1[tx.i0] + tx.w1 * r1[tx.i1])
+                // Bilinear is separable: each source row is interpolated horizontally once into a row
+                // buffer (kept while consecutive output rows reuse it), then rows are blended vertically.
+                var rows = [Float](repeating: 0, count: mode == .bilinear ? 2 * ow : 0)
+                rows.withUnsafeMutableBufferPointer { rows in
+                    for p in range {
+                        let x = pi + p * h * w, y = po + p * oh * ow
+                        guard mode == .bilinear else {
+                            for oy in 0..<oh {
+                                let r0 = x + ys[oy].i0 * w, row = y + oy * ow
+                                for ox in 0..<ow { row[ox] = r0[xs[ox].i0] }
                             }
-                        } else {
-                            for ox in 0..<ow { row[ox] = r0[xs[ox].i0] }
+                            continue
+                        }
+                        let top = rows.baseAddress!, bottom = top + ow
+                        var cached = (-1, -1)
+                        for oy in 0..<oh {
+                            let ty = ys[oy]
+                            if cached.0 != ty.i0 {
+                                if cached.1 == ty.i0 { top.update(from: bottom, count: ow) } else { Tensor.lerpRow(x + ty.i0 * w, xs, top) }
+                            }
+                            if cached.1 != ty.i1 || cached.0 != ty.i0 { Tensor.lerpRow(x + ty.i1 * w, xs, bottom) }
+                            cached = (ty.i0, ty.i1)
+                            let row = y + oy * ow, w0 = ty.w0, w1 = ty.w1
+                            for ox in 0..<ow { row[ox] = w0 * top[ox] + w1 * bottom[ox] }
                         }
                     }
                 }
             }
+        }
+    }
+
+    @inline(__always)
+    static func lerpRow(_ src: UnsafePointer<Float>, _ taps: [(i0: Int, i1: Int, w0: Float, w1: Float)],
+                        _ out: UnsafeMutablePointer<Float>) {
+        taps.withUnsafeBufferPointer { taps in
+            for (o, t) in taps.enumerated() { out[o] = t.w0 * src[t.i0] + t.w1 * src[t.i1] }
         }
     }
 
