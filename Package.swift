@@ -37,7 +37,7 @@ let package = Package(
             name: "svia",
             dependencies: ["Anonymizer", "MediaIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Release-build benchmark driver used by Scripts/bench.sh.
-        .executableTarget(name: "sviabench", dependencies: ["Anonymizer", "MediaIO", "TensorCore"]),
+        .executableTarget(name: "sviabench", dependencies: ["Anonymizer", "MediaIO", "Networks", "TensorCore"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),

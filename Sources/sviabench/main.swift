@@ -9,8 +9,9 @@ do {
     switch arguments.first {
     case "io": try IOBench.run(rest)
     case "engine": EngineBench.run(rest)
+    case "diffusion": try DiffusionBench.run(rest)
     default:
-        FileHandle.standardError.write(Data("usage: sviabench AREA [options]; areas: io, engine\n".utf8))
+        FileHandle.standardError.write(Data("usage: sviabench AREA [options]; areas: io, engine, diffusion\n".utf8))
         exit(2)
     }
 } catch {
