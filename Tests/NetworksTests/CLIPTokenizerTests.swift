@@ -20,23 +20,12 @@ final class CLIPTokenizerTests: XCTestCase {
         let cases: [Case]
     }
 
-    nonisolated(unsafe) static var cached: CLIPTokenizer?
-    nonisolated(unsafe) static var cachedMerges: String?
+    // Built once: reading the 1.4 MB .gz and the 49k-entry vocabulary takes seconds in debug builds.
+    static let merges = Result { String(decoding: try Gunzip.decompress(Fixture.data("bpe_simple_vocab_16e6.txt.gz")), as: UTF8.self) }
+    static let shared = Result { try CLIPTokenizer.fromCLIPMerges(merges.get()) }
 
-    static func mergesText() throws -> String {
-        if let text = cachedMerges { return text }
-        let gz = try Fixture.data("bpe_simple_vocab_16e6.txt.gz")
-        let text = String(decoding: try Gunzip.decompress(gz), as: UTF8.self)
-        cachedMerges = text
-        return text
-    }
-
-    static func tokenizer() throws -> CLIPTokenizer {
-        if let t = cached { return t }
-        let t = try CLIPTokenizer.fromCLIPMerges(mergesText())
-        cached = t
-        return t
-    }
+    static func mergesText() throws -> String { try merges.get() }
+    static func tokenizer() throws -> CLIPTokenizer { try shared.get() }
 
     func testVocabularyIsCLIPs() throws {
         let t = try Self.tokenizer()
@@ -97,6 +86,27 @@ final class CLIPTokenizerTests: XCTestCase {
         XCTAssertThrowsError(try CLIPTokenizer(folder: dir)) {
             XCTAssertEqual($0 as? TokenizerError, .missingFile(dir.appendingPathComponent("vocab.json").path))
         }
+    }
+
+    /// A tokenizer.json-only folder (the `tokenizers` format), loaded through DiffusersFolder.
+    func testTokenizerJSONFolder() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("svia-tokjson-\(UUID().uuidString)")
+        let dir = root.appendingPathComponent("tokenizer")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let json = """
+        {"model": {"type": "BPE", "end_of_word_suffix": "</w>",
+          "vocab": {"!": 0, "a": 1, "b": 2, "a</w>": 3, "b</w>": 4, "ab</w>": 5, "!</w>": 6,
+                    "<|startoftext|>": 7, "<|endoftext|>": 8},
+          "merges": [["a", "b</w>"]]}}
+        """
+        try json.write(to: dir.appendingPathComponent("tokenizer.json"), atomically: true, encoding: .utf8)
+        try #"{"pad_token": "!"}"#.write(to: dir.appendingPathComponent("special_tokens_map.json"), atomically: true, encoding: .utf8)
+        try #"{"_class_name": "StableDiffusionPipeline", "tokenizer": ["transformers", "CLIPTokenizer"]}"#
+            .write(to: root.appendingPathComponent("model_index.json"), atomically: true, encoding: .utf8)
+        let t = try DiffusersFolder(root).tokenizer()
+        XCTAssertEqual(t.encode("AB b!", addSpecialTokens: true), [7, 5, 4, 0, 8])
+        XCTAssertEqual(Array(t.encode("ab").prefix(5)), [7, 5, 8, 0, 0])
     }
 
     func testMalformedMergesNameTheLine() {

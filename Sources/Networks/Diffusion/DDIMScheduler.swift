@@ -50,8 +50,10 @@ public struct DDIMScheduler: Scheduler {
             let ratio = t / n
             return (0..<n).reversed().map { $0 * ratio + offset }
         case .trailing:
+            // numpy's arange yields n + 1 values for 62 of the counts 1...1000 (n = 61, 103, ...), ending at
+            // timestep -1; diffusers then indexes alphas_cumprod[-1] (the last one). Keep the n real steps.
             let ratio = Double(t) / Double(n)
-            return Spacing.arange(Double(t), 0, -ratio).map { Int(Spacing.round($0)) - 1 }
+            return Spacing.arange(Double(t), 0, -ratio).prefix(n).map { Int(Spacing.round($0)) - 1 }
         }
     }
 
@@ -83,31 +85,32 @@ public struct DDIMScheduler: Scheduler {
         let betaT = 1 - alphaT, betaPrev = 1 - alphaPrev
 
         // x0 and eps from the network output (DDIM paper eq. 12).
+        let sqrtAlpha = Float(alphaT.squareRoot()), sqrtBeta = Float(betaT.squareRoot())
         var x0: Tensor, eps: Tensor
         switch config.predictionType {
         case .epsilon:
-            x0 = Elementwise.axpby(Float(1 / alphaT.squareRoot()), sample, Float(-(betaT / alphaT).squareRoot()), modelOutput)
+            x0 = (sample - sqrtBeta * modelOutput) / sqrtAlpha
             eps = modelOutput
         case .sample:
             x0 = modelOutput
-            eps = Elementwise.axpby(Float(1 / betaT.squareRoot()), sample, Float(-(alphaT / betaT).squareRoot()), modelOutput)
+            eps = (sample - sqrtAlpha * modelOutput) / sqrtBeta
         case .vPrediction:
-            x0 = Elementwise.axpby(Float(alphaT.squareRoot()), sample, Float(-betaT.squareRoot()), modelOutput)
-            eps = Elementwise.axpby(Float(alphaT.squareRoot()), modelOutput, Float(betaT.squareRoot()), sample)
+            x0 = sqrtAlpha * sample - sqrtBeta * modelOutput
+            eps = sqrtAlpha * modelOutput + sqrtBeta * sample
         }
         if config.clipSample {
             let r = Float(config.clipSampleRange)
-            x0 = Self.clamp(x0, -r, r)
+            x0 = x0.clamp(min: -r, max: r)
         }
 
         let variance = (betaPrev / betaT) * (1 - alphaT / alphaPrev)
         let sigma = Double(eta) * variance.squareRoot()
         let direction = max(0, 1 - alphaPrev - sigma * sigma).squareRoot()
-        var prev = Elementwise.axpby(Float(alphaPrev.squareRoot()), x0, Float(direction), eps)
+        var prev = Float(alphaPrev.squareRoot()) * x0 + Float(direction) * eps
         if eta > 0 {
             guard let noise else { preconditionFailure("DDIM: eta \(eta) > 0 needs noise") }
             precondition(noise.shape == sample.shape, "DDIM: noise \(noise.shape) vs sample \(sample.shape)")
-            prev = Elementwise.add(prev, Float(sigma), noise)
+            prev = prev + Float(sigma) * noise
         }
         return SchedulerOutput(prevSample: prev, predOriginalSample: x0)
     }
@@ -115,20 +118,12 @@ public struct DDIMScheduler: Scheduler {
     /// sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) noise (the forward process; diffusers' `add_noise`).
     public func addNoise(_ original: Tensor, noise: Tensor, timestep t: Int) -> Tensor {
         let a = Double(schedule.alphasCumprod[t])
-        return Elementwise.axpby(Float(a.squareRoot()), original, Float((1 - a).squareRoot()), noise)
+        return Float(a.squareRoot()) * original + Float((1 - a).squareRoot()) * noise
     }
 
     /// The v-prediction training target sqrt(a) noise - sqrt(1 - a) x0 (diffusers' `get_velocity`).
     public func velocity(sample: Tensor, noise: Tensor, timestep t: Int) -> Tensor {
         let a = Double(schedule.alphasCumprod[t])
-        return Elementwise.axpby(Float(a.squareRoot()), noise, Float(-(1 - a).squareRoot()), sample)
-    }
-
-    static func clamp(_ x: Tensor, _ lo: Float, _ hi: Float) -> Tensor {
-        x.withUnsafeBufferPointer { xs in
-            Tensor(shape: x.shape) { out in
-                for i in 0..<out.count { out[i] = min(max(xs[i], lo), hi) }
-            }
-        }
+        return Float(a.squareRoot()) * noise - Float((1 - a).squareRoot()) * sample
     }
 }

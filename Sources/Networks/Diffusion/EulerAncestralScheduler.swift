@@ -52,7 +52,8 @@ public struct EulerAncestralScheduler: Scheduler {
             return (0..<n).reversed().map { Double($0 * ratio + offset) }
         case .trailing:
             let ratio = Double(t) / Double(n)
-            return Spacing.arange(Double(t), 0, -ratio).map { Double(Float(Spacing.round($0))) - 1 }
+            // As in DDIMScheduler: numpy's arange can yield one value too many; keep n.
+            return Spacing.arange(Double(t), 0, -ratio).prefix(n).map { Double(Float(Spacing.round($0))) - 1 }
         }
     }
 
@@ -82,7 +83,7 @@ public struct EulerAncestralScheduler: Scheduler {
     /// x / sqrt(sigma^2 + 1): the network was trained on unit-variance inputs.
     public func scaleModelInput(_ sample: Tensor, at step: DenoisingStep) -> Tensor {
         let sigma = Double(sigmas[step.index])
-        return Elementwise.scale(Float(1 / (sigma * sigma + 1).squareRoot()), sample)
+        return sample / Float((sigma * sigma + 1).squareRoot())
     }
 
     public func step(_ modelOutput: Tensor, at step: DenoisingStep, sample: Tensor, noise: Tensor?) -> SchedulerOutput {
@@ -91,11 +92,11 @@ public struct EulerAncestralScheduler: Scheduler {
         let x0: Tensor
         switch config.predictionType {
         case .epsilon:
-            x0 = Elementwise.add(sample, Float(-sigma), modelOutput)
+            x0 = sample - Float(sigma) * modelOutput
         case .vPrediction:
             // c_out * v + c_skip * x
             let s2 = sigma * sigma + 1
-            x0 = Elementwise.axpby(Float(1 / s2), sample, Float(-sigma / s2.squareRoot()), modelOutput)
+            x0 = Float(-sigma / s2.squareRoot()) * modelOutput + sample / Float(s2)
         case .sample:
             preconditionFailure("Euler ancestral: sample prediction is rejected at creation")
         }
@@ -104,19 +105,19 @@ public struct EulerAncestralScheduler: Scheduler {
         let sigmaTo = Double(sigmas[step.index + 1])
         let sigmaUp = (sigmaTo * sigmaTo * (sigma * sigma - sigmaTo * sigmaTo) / (sigma * sigma)).squareRoot()
         let sigmaDown = max(0, sigmaTo * sigmaTo - sigmaUp * sigmaUp).squareRoot()
-        // x + d * dt with d = (x - x0) / sigma, dt = sigma_down - sigma.
-        let ratio = (sigmaDown - sigma) / sigma
-        var prev = Elementwise.axpby(Float(1 + ratio), sample, Float(-ratio), x0)
+        // Euler step x + d * dt, with the ODE derivative d = (x - x0) / sigma and dt = sigma_down - sigma.
+        let derivative = (sample - x0) / Float(sigma)
+        var prev = sample + Float(sigmaDown - sigma) * derivative
         if sigmaUp > 0 {
             guard let noise else { preconditionFailure("Euler ancestral: step \(step.index) needs noise") }
             precondition(noise.shape == sample.shape, "Euler ancestral: noise \(noise.shape) vs sample \(sample.shape)")
-            prev = Elementwise.add(prev, Float(sigmaUp), noise)
+            prev = prev + Float(sigmaUp) * noise
         }
         return SchedulerOutput(prevSample: prev, predOriginalSample: x0)
     }
 
     /// x0 + sigma * noise at the step's noise level (img2img's starting latents).
     public func addNoise(_ original: Tensor, noise: Tensor, at step: DenoisingStep) -> Tensor {
-        Elementwise.add(original, sigmas[step.index], noise)
+        original + sigmas[step.index] * noise
     }
 }

@@ -1,6 +1,5 @@
 // The parts shared by the samplers: the step sequence the caller iterates, the training noise schedule
-// (betas and cumulative alphas, as diffusers 0.42.1 builds them in float32), timestep spacing, and the
-// few elementwise tensor combinations a scheduler step needs.
+// (betas and cumulative alphas, as diffusers 0.42.1 builds them in float32) and timestep spacing.
 import Foundation
 import TensorCore
 
@@ -217,32 +216,4 @@ enum Spacing {
 
     /// numpy's round(): half to even.
     static func round(_ x: Double) -> Double { x.rounded(.toNearestOrEven) }
-}
-
-// MARK: - Elementwise helpers
-
-enum Elementwise {
-    /// a * x + b * y, elementwise, in float32.
-    static func axpby(_ a: Float, _ x: Tensor, _ b: Float, _ y: Tensor) -> Tensor {
-        precondition(x.shape == y.shape, "scheduler: shapes \(x.shape) and \(y.shape) differ")
-        return x.withUnsafeBufferPointer { xs in
-            y.withUnsafeBufferPointer { ys in
-                Tensor(shape: x.shape) { out in
-                    for i in 0..<out.count { out[i] = a * xs[i] + b * ys[i] }
-                }
-            }
-        }
-    }
-
-    /// a * x, elementwise.
-    static func scale(_ a: Float, _ x: Tensor) -> Tensor {
-        x.withUnsafeBufferPointer { xs in
-            Tensor(shape: x.shape) { out in
-                for i in 0..<out.count { out[i] = a * xs[i] }
-            }
-        }
-    }
-
-    /// x + a * y.
-    static func add(_ x: Tensor, _ a: Float, _ y: Tensor) -> Tensor { axpby(1, x, a, y) }
 }

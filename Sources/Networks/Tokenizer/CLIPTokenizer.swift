@@ -24,6 +24,10 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
 }
 
 /// CLIP's byte-level BPE tokenizer, as Stable Diffusion 2 uses it (OpenCLIP ViT-H: bos 49406, eos 49407, pad 0).
+///
+/// SD 2.x's `tokenizer/special_tokens_map.json` makes "!" the pad token, and transformers matches special tokens
+/// in the text, so a "!" in a prompt becomes id 0 as well (open_clip would give "!</w>", 256; diffusers issue
+/// #4153). svia follows transformers, since that is what the published SD 2.x weights are run with.
 public struct CLIPTokenizer: Sendable {
     /// A token matched in the text before pre-tokenisation (special tokens).
     public struct AddedToken: Sendable, Equatable {
@@ -194,8 +198,9 @@ public struct CLIPTokenizer: Sendable {
 
     // MARK: Pre-tokenisation
 
-    static let contractions: [[Unicode.Scalar]] = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"].map { Array($0.unicodeScalars) }
-    static let specials: [[Unicode.Scalar]] = [startOfText, endOfText].map { Array($0.unicodeScalars) }
+    /// The pattern's literal alternatives, in its order: the two special tokens, then the contractions.
+    static let literals: [[Unicode.Scalar]] = [startOfText, endOfText, "'s", "'t", "'re", "'ve", "'m", "'ll", "'d"]
+        .map { Array($0.unicodeScalars) }
 
     enum CharClass { case letter, number, space, other }
 
@@ -218,7 +223,7 @@ public struct CLIPTokenizer: Sendable {
             i + p.count <= s.count && s[i..<(i + p.count)].elementsEqual(p)
         }
         while i < s.count {
-            if let p = (specials + contractions).first(where: startsWith) {
+            if let p = literals.first(where: startsWith) {
                 words.append(p)
                 i += p.count
                 continue
