@@ -271,8 +271,64 @@ struct WeightLoadingTests {
             try AutoencoderTiny(config: config(), weights: WeightStore(tensors: t, component: "vae_tiny"))
         }
     }
+}
 
-    @Test func legacyAttentionNamesAreRenamed() throws {
-        #expect(AutoencoderKL.renames.contains { $0.from == ".attentions.0.query." && $0.to == ".attentions.0.to_q." })
+@Suite("Checkpoint layouts")
+struct CheckpointLayoutTests {
+    /// Parameter names and shapes of the full-size SD2-inpainting components, from diffusers/transformers.
+    static func sd2Keys(_ component: String) throws -> [String: [Int]] {
+        let url = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/diffusion/sd2_keys.json")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let keys = (json["keys"] as! [String: Any])[component] as! [String: [Int]]
+        return keys
+    }
+
+    // Every parameter of the real architectures is taken once, at the checkpoint's shape (no weights needed).
+    @Test func sd2InpaintingUNetTakesEveryParameter() throws {
+        _ = try UNet2DCondition(config: .sd2Inpainting, weights: WeightStore(shapes: Self.sd2Keys("unet"), component: "unet"))
+    }
+
+    @Test func sd2VAETakesEveryParameter() throws {
+        _ = try AutoencoderKL(config: .sd2Inpainting, weights: WeightStore(shapes: Self.sd2Keys("vae"), component: "vae"))
+    }
+
+    @Test func openCLIPTextEncoderTakesEveryParameter() throws {
+        _ = try CLIPTextEncoder(config: .openCLIPViTH, weights: WeightStore(shapes: Self.sd2Keys("text_encoder"), component: "text_encoder"))
+    }
+
+    /// A copy of a tiny component folder with its tensors renamed by `rename` (and `extra` added).
+    func rewritten(_ name: String, file: String, extra: [(String, Tensor)] = [], rename: (String) -> String) throws -> URL {
+        let source = ParitySet.tiny.component(name)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("svia-layout-\(UUID().uuidString)/\(name)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: source.appendingPathComponent("config.json"), to: dir.appendingPathComponent("config.json"))
+        let st = try SafeTensorsFile(path: source.appendingPathComponent(file).path)
+        let tensors = try st.names.map { (rename($0), try st.tensor($0)) } + extra
+        try SafeTensors.write(tensors, to: dir.appendingPathComponent(file).path)
+        return dir
+    }
+
+    // transformers 4 wrote `text_model.`-prefixed keys and the position_ids buffer (SD2's text_encoder does).
+    @Test func transformers4TextEncoderKeys() throws {
+        let dir = try rewritten("text_encoder", file: "model.safetensors",
+                                extra: [("text_model.embeddings.position_ids", Tensor(shape: [1, 77], scalars: (0..<77).map(Float.init)))]) {
+            "text_model." + $0
+        }
+        defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent()) }
+        let model = try CLIPTextEncoder.load(componentFolder: dir)
+        let e = try ParitySet.tiny.expected("text_encoder")
+        expectClose(model(ids(e["input_ids"]!)), e["last_hidden_state"], atol: 2e-5, rtol: 2e-5, "last_hidden_state")
+    }
+
+    // diffusers < 0.14 named the VAE mid-block attention query/key/value/proj_attn.
+    @Test func legacyVAEAttentionKeys() throws {
+        let dir = try rewritten("vae", file: "diffusion_pytorch_model.safetensors") {
+            $0.replacingOccurrences(of: ".to_q.", with: ".query.").replacingOccurrences(of: ".to_k.", with: ".key.")
+                .replacingOccurrences(of: ".to_v.", with: ".value.").replacingOccurrences(of: ".to_out.0.", with: ".proj_attn.")
+        }
+        defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent()) }
+        let vae = try AutoencoderKL.load(componentFolder: dir)
+        let e = try ParitySet.tiny.expected("vae")
+        expectClose(vae.decode(e["latents"]!), e["decoded"], atol: 2e-5, rtol: 2e-5, "decoded")
     }
 }

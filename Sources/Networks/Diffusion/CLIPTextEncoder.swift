@@ -53,6 +53,12 @@ public struct CLIPTextEncoder: Sendable {
         encode(ids, layers: layers.count)
     }
 
+    /// prompt_embeds [N, max_length, D] of `prompts` as diffusers' `encode_prompt` makes them: ids padded to the
+    /// tokenizer's max length, last_hidden_state. The empty prompt gives the unconditional (negative) embedding.
+    public func embed(_ prompts: [String], tokenizer: CLIPTokenizer) -> Tensor {
+        self(prompts.map { tokenizer.encode($0) })
+    }
+
     /// Hidden states after `layers` encoder layers (`hidden_states[layers]`), with the final layer norm only
     /// when all layers ran.
     public func encode(_ ids: [[Int]], layers count: Int) -> Tensor {

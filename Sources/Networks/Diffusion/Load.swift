@@ -33,7 +33,10 @@ public struct WeightRename: Sendable {
 /// A random store (for benchmarks) fabricates each parameter at the requested shape instead.
 public final class WeightStore: @unchecked Sendable {
     public let component: String
-    fileprivate enum Source { case files([String: (SafeTensorsFile, String)]), tensors([String: Tensor]), random(UInt64) }
+    fileprivate enum Source {
+        case files([String: (SafeTensorsFile, String)]), tensors([String: Tensor]), random(UInt64)
+        case shapes([String: [Int]], TensorStorage)
+    }
     fileprivate let source: Source
     fileprivate var taken: Set<String> = []
     private var randomState: UInt64 = 0
@@ -75,6 +78,22 @@ public final class WeightStore: @unchecked Sendable {
         source = .tensors(tensors)
     }
 
+    /// Checks a model's parameter names and shapes against a checkpoint's list without any weights: every take
+    /// returns a view of one shared zero buffer, and convolutions skip their precomputed (Winograd) forms.
+    public init(shapes: [String: [Int]], component: String) {
+        self.component = component
+        let largest = shapes.values.map { $0.reduce(1, *) }.max() ?? 0
+        let storage = TensorStorage(count: max(largest, 1))
+        storage.base.initialize(repeating: 0, count: storage.count)
+        source = .shapes(shapes, storage)
+    }
+
+    /// Whether layers should prepare derived kernel forms (false for a shapes-only store).
+    var preparesKernels: Bool {
+        if case .shapes = source { return false }
+        return true
+    }
+
     /// Random parameters for timing: matrices and kernels N(0, 1/fan_in), norm scales 1, biases 0.
     public init(randomSeed seed: UInt64, component: String) {
         self.component = component
@@ -99,6 +118,13 @@ public final class WeightStore: @unchecked Sendable {
             }
             taken.insert(key)
             return t
+        case let .shapes(map, storage):
+            guard let found = map[key] else { throw WeightLoadError.missingTensor(component: component, key: key) }
+            guard found == shape else {
+                throw WeightLoadError.wrongShape(component: component, key: key, expected: shape, found: found)
+            }
+            taken.insert(key)
+            return Tensor(shape: shape, storage: storage)
         case .random:
             taken.insert(key)
             if shape.count == 1 { return Tensor(shape: shape, repeating: key.hasSuffix("bias") ? 0 : 1) }
@@ -122,6 +148,7 @@ public final class WeightStore: @unchecked Sendable {
         switch source {
         case let .files(map): all = Array(map.keys)
         case let .tensors(map): all = Array(map.keys)
+        case let .shapes(map, _): all = Array(map.keys)
         case .random: return
         }
         let unused = all.filter { !taken.contains($0) }.sorted()
@@ -161,7 +188,8 @@ struct Conv2d: Sendable {
          bias: Bool = true) throws {
         let weight = try w.take("weight", [outChannels, inChannels, kernel, kernel])
         let b = bias ? try w.take("bias", [outChannels]) : nil
-        weights = Conv2DWeights(weight: weight, bias: b, stride: (stride, stride), padding: (padding, padding))
+        weights = Conv2DWeights(weight: weight, bias: b, stride: (stride, stride), padding: (padding, padding),
+                                winograd: w.store.preparesKernels)
     }
     func callAsFunction(_ x: Tensor) -> Tensor { Tensor.conv2d(x, weights) }
 }
@@ -202,6 +230,7 @@ extension WeightStore {
         switch source {
         case let .files(map) where map[key] != nil: taken.insert(key)
         case let .tensors(map) where map[key] != nil: taken.insert(key)
+        case let .shapes(map, _) where map[key] != nil: taken.insert(key)
         default: break
         }
     }
