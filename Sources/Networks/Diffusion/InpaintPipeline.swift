@@ -41,7 +41,8 @@ public struct InpaintPipeline: Sendable {
     }
 
     /// Starts a run. `image` [1, 3, H, W] in [−1, 1]; `mask` [1, 1, H, W] in [0, 1], repainted where ≥ 0.5;
-    /// `prompt` and `negativePrompt` [1, L, D] text states. The scheduler fixes steps and eta. Noise is drawn as
+    /// `prompt` and `negativePrompt` [1, L, D] text states (diffusers' default negative is `embed([""])`; nil
+    /// guides against zeros). The scheduler fixes steps and eta. Noise is drawn as
     /// diffusers draws it: (strength < 1: image posterior sample,) initial noise, masked-image posterior sample,
     /// then one draw per step that needs noise.
     public func start(image: Tensor, mask: Tensor, prompt: Tensor, negativePrompt: Tensor?, scheduler: any Scheduler,
