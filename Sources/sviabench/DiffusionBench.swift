@@ -56,9 +56,20 @@ enum DiffusionBench {
                 }
             }
             body = built!
+            let cpu0 = processCPUSeconds()
             let seconds = Measure.median(runs: 3, warmup: 1, body)
+            // CPU seconds per run: steadier than wall time when other work loads the machine.
+            let cpu = (processCPUSeconds() - cpu0) / 4
             BenchLine(area: "diffusion", caseName: name, sviaSeconds: seconds,
-                      extra: [("build_s", String(format: "%.2f", loadSeconds)), ("threads", "\(ThreadPool.workers)")]).emit()
+                      extra: [("cpu_s", String(format: "%.4f", cpu)), ("build_s", String(format: "%.2f", loadSeconds)),
+                              ("threads", "\(ThreadPool.workers)")]).emit()
         }
     }
+}
+
+/// User plus system CPU seconds of this process so far.
+private func processCPUSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6
 }
