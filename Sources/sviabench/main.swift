@@ -1,6 +1,7 @@
 // Release-build benchmark driver: `sviabench AREA [options]`, one JSON object per line on stdout.
 // Scripts/bench.sh builds it and runs Scripts/bench/AREA.sh, which adds the reference measurements.
-// One file per area (IOBench.swift, EngineBench.swift, SegmenterBench.swift, DetectorBench.swift, ...).
+// One file per area (IOBench.swift, EngineBench.swift, SegmenterBench.swift, DetectorBench.swift,
+// DiffusionBench.swift).
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -11,8 +12,9 @@ do {
     case "engine": EngineBench.run(rest)
     case "segmenter": try SegmenterBench.run(rest)
     case "detectors": try DetectorBench.run(rest)
+    case "diffusion": try DiffusionBench.run(rest)
     default:
-        FileHandle.standardError.write(Data("usage: sviabench AREA [options]; areas: io, engine, segmenter, detectors\n".utf8))
+        FileHandle.standardError.write(Data("usage: sviabench AREA [options]; areas: io, engine, segmenter, detectors, diffusion\n".utf8))
         exit(2)
     }
 } catch {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# SD2 networks at full size (random weights, SD2-inpainting configs) vs diffusers/transformers on the same cores in
+# the same run: each case runs in its own process (`sviabench diffusion CASE`, then diffusion_torch.py CASE) so
+# peak_rss_mb / ref_peak_rss_mb are that case's peaks. Prints svia's lines with "ref":"torch", ref_s and
+# ratio = ref_s / svia_s. Needs $SVIABENCH (set by Scripts/bench.sh) and the reference environment
+# (Scripts/pyref.sh); without it the lines keep ref null. Arguments select cases (default: all).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY="${SVIA_PYREF:-$HOME/.cache/svia/pyref}/bin/python"
+cases=("$@")
+if [ ${#cases[@]} -eq 0 ]; then
+  cases=(text_encoder_77tok_b2 unet_64x64_b2 unet_128x64_b2 vae_encode_512x512 vae_decode_512x512
+         vae_encode_1024x512 vae_decode_1024x512)
+fi
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+for c in "${cases[@]}"; do
+  "$SVIABENCH" diffusion "$c" >"$out/svia.jsonl"
+  if [ -x "$PY" ]; then
+    "$PY" Scripts/bench/diffusion_torch.py "$c" 2>/dev/null >"$out/torch.jsonl" || : >"$out/torch.jsonl"
+    MERGE="$PY"
+  else
+    : >"$out/torch.jsonl"
+    MERGE=python3
+  fi
+  "$MERGE" - "$out/svia.jsonl" "$out/torch.jsonl" <<'PYEOF'
+import json, sys
+torch = {}
+for line in open(sys.argv[2]):
+    r = json.loads(line)
+    torch[r["case"]] = r
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    t = torch.get(r["case"])
+    if t:
+        r["ref"], r["ref_s"] = "torch", round(t["torch_s"], 4)
+        r["ratio"] = round(t["torch_s"] / r["svia_s"], 4)
+        r["ref_cpu_s"] = round(t["torch_cpu_s"], 4)
+        r["ref_peak_rss_mb"] = round(t["torch_peak_rss_mb"], 1)
+    print(json.dumps(r, separators=(",", ":")), flush=True)
+PYEOF
+done
