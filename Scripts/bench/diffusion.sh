@@ -2,8 +2,10 @@
 # SD2 networks at full size (random weights, SD2-inpainting configs) vs diffusers/transformers on the same cores in
 # the same run: each case runs in its own process (`sviabench diffusion CASE`, then diffusion_torch.py CASE) so
 # peak_rss_mb / ref_peak_rss_mb are that case's peaks. Prints svia's lines with "ref":"torch", ref_s and
-# ratio = ref_s / svia_s. Needs $SVIABENCH (set by Scripts/bench.sh) and the reference environment
-# (Scripts/pyref.sh); without it the lines keep ref null. Arguments select cases (default: all).
+# ratio = ref_s / svia_s, then a second line per case with "ref":"onnxruntime" (diffusion_ort.py: the same module
+# exported to ONNX, cached under ~/.cache/svia/onnx/) and ratio = ort_s / svia_s; SVIA_BENCH_ORT=0 skips it.
+# Needs $SVIABENCH (set by Scripts/bench.sh) and the reference environment (Scripts/pyref.sh); without it the
+# lines keep ref null. Arguments select cases (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY="${SVIA_PYREF:-$HOME/.cache/svia/pyref}/bin/python"
@@ -18,17 +20,29 @@ for c in "${cases[@]}"; do
   "$SVIABENCH" diffusion "$c" >"$out/svia.jsonl"
   if [ -x "$PY" ]; then
     "$PY" Scripts/bench/diffusion_torch.py "$c" 2>/dev/null >"$out/torch.jsonl" || : >"$out/torch.jsonl"
+    if [ "${SVIA_BENCH_ORT:-1}" != 0 ]; then
+      "$PY" Scripts/bench/diffusion_ort.py "$c" >"$out/ort.jsonl" 2>"$out/ort.err" || {
+        echo "diffusion.sh: onnxruntime reference for $c failed: $(tail -n 1 "$out/ort.err")" >&2
+        : >"$out/ort.jsonl"
+      }
+    else
+      : >"$out/ort.jsonl"
+    fi
     MERGE="$PY"
   else
     : >"$out/torch.jsonl"
+    : >"$out/ort.jsonl"
     MERGE=python3
   fi
-  "$MERGE" - "$out/svia.jsonl" "$out/torch.jsonl" <<'PYEOF'
+  "$MERGE" - "$out/svia.jsonl" "$out/torch.jsonl" "$out/ort.jsonl" <<'PYEOF'
 import json, sys
-torch = {}
+torch, ort = {}, {}
 for line in open(sys.argv[2]):
     r = json.loads(line)
     torch[r["case"]] = r
+for line in open(sys.argv[3]):
+    r = json.loads(line)
+    ort[r["case"]] = r
 for line in open(sys.argv[1]):
     r = json.loads(line)
     t = torch.get(r["case"])
@@ -38,5 +52,13 @@ for line in open(sys.argv[1]):
         r["ref_cpu_s"] = round(t["torch_cpu_s"], 4)
         r["ref_peak_rss_mb"] = round(t["torch_peak_rss_mb"], 1)
     print(json.dumps(r, separators=(",", ":")), flush=True)
+    o = ort.get(r["case"])
+    if o:
+        line = {k: r[k] for k in ("area", "case", "svia_s") if k in r}
+        line["ref"], line["ref_s"] = "onnxruntime", round(o["ort_s"], 4)
+        line["ratio"] = round(o["ort_s"] / r["svia_s"], 4)
+        line["peak_rss_mb"] = r.get("peak_rss_mb")
+        line["ref_peak_rss_mb"] = round(o["ort_peak_rss_mb"], 1)
+        print(json.dumps(line, separators=(",", ":")), flush=True)
 PYEOF
 done
