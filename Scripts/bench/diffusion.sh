@@ -34,31 +34,5 @@ for c in "${cases[@]}"; do
     : >"$out/ort.jsonl"
     MERGE=python3
   fi
-  "$MERGE" - "$out/svia.jsonl" "$out/torch.jsonl" "$out/ort.jsonl" <<'PYEOF'
-import json, sys
-torch, ort = {}, {}
-for line in open(sys.argv[2]):
-    r = json.loads(line)
-    torch[r["case"]] = r
-for line in open(sys.argv[3]):
-    r = json.loads(line)
-    ort[r["case"]] = r
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    t = torch.get(r["case"])
-    if t:
-        r["ref"], r["ref_s"] = "torch", round(t["torch_s"], 4)
-        r["ratio"] = round(t["torch_s"] / r["svia_s"], 4)
-        r["ref_cpu_s"] = round(t["torch_cpu_s"], 4)
-        r["ref_peak_rss_mb"] = round(t["torch_peak_rss_mb"], 1)
-    print(json.dumps(r, separators=(",", ":")), flush=True)
-    o = ort.get(r["case"])
-    if o:
-        line = {k: r[k] for k in ("area", "case", "svia_s") if k in r}
-        line["ref"], line["ref_s"] = "onnxruntime", round(o["ort_s"], 4)
-        line["ratio"] = round(o["ort_s"] / r["svia_s"], 4)
-        line["peak_rss_mb"] = r.get("peak_rss_mb")
-        line["ref_peak_rss_mb"] = round(o["ort_peak_rss_mb"], 1)
-        print(json.dumps(line, separators=(",", ":")), flush=True)
-PYEOF
+  "$MERGE" Scripts/bench/join_refs.py "$out/svia.jsonl" torch="$out/torch.jsonl" onnxruntime="$out/ort.jsonl"
 done

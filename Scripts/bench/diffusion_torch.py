@@ -13,6 +13,8 @@ import time
 
 import torch
 
+from timing import median_of_3
+
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "NetworksTests", "Fixtures", "diffusion",
                        "configs", "stable-diffusion-2-inpainting")
 
@@ -53,17 +55,9 @@ def main():
     torch.set_num_threads(2)
     for case in sys.argv[1:]:
         with torch.inference_mode():
-            body = make(case)
-            body()
-            cpu0 = time.process_time()
-            times = []
-            for _ in range(3):
-                t0 = time.perf_counter()
-                body()
-                times.append(time.perf_counter() - t0)
-            cpu = (time.process_time() - cpu0) / 3
+            wall, cpu = median_of_3(make(case))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({"case": case, "torch_s": sorted(times)[1], "torch_cpu_s": cpu, "torch_peak_rss_mb": peak}),
+        print(json.dumps({"case": case, "torch_s": wall, "torch_cpu_s": cpu, "torch_peak_rss_mb": peak}),
               flush=True)
 
 

@@ -16,18 +16,4 @@ else
   : >"$out/torch.jsonl"
   PY=python3
 fi
-"$PY" - "$out/svia.jsonl" "$out/torch.jsonl" <<'PYEOF'
-import json, sys
-torch = {}
-for line in open(sys.argv[2]):
-    r = json.loads(line)
-    torch[r["case"]] = r
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    t = torch.get(r["case"])
-    if t:
-        r["ref"], r["ref_s"] = "torch", round(t["torch_s"], 4)
-        r["ratio"] = round(t["torch_s"] / r["svia_s"], 4)
-        r["ref_cpu_s"] = round(t["torch_cpu_s"], 4)
-    print(json.dumps(r, separators=(",", ":")), flush=True)
-PYEOF
+"$PY" Scripts/bench/join_refs.py "$out/svia.jsonl" torch="$out/torch.jsonl"

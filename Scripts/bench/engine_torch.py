@@ -10,6 +10,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from timing import median_of_3
+
 
 def cases():
     yield "sgemm_1024", lambda: (lambda a, b: lambda: a @ b)(torch.randn(1024, 1024), torch.randn(1024, 1024))
@@ -43,16 +45,8 @@ def main():
         for name, make in cases():
             if wanted and name not in wanted and name != "sgemm_1024":
                 continue
-            body = make()
-            body()
-            cpu0 = time.process_time()
-            times = []
-            for _ in range(3):
-                t0 = time.perf_counter()
-                body()
-                times.append(time.perf_counter() - t0)
-            cpu = (time.process_time() - cpu0) / 3
-            print(json.dumps({"case": name, "torch_s": sorted(times)[1], "torch_cpu_s": cpu}), flush=True)
+            wall, cpu = median_of_3(make())
+            print(json.dumps({"case": name, "torch_s": wall, "torch_cpu_s": cpu}), flush=True)
 
 
 if __name__ == "__main__":
