@@ -56,6 +56,6 @@ let package = Package(
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "MediaIO", "TensorCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
         .testTarget(name: "AnonymizerTests", dependencies: ["Anonymizer", "MediaIO"]),
-        .testTarget(name: "CLITests", dependencies: ["MediaIO"]),
+        .testTarget(name: "CLITests", dependencies: ["MediaIO", "Networks", "TensorCore"]),
     ]
 )
