@@ -7,8 +7,11 @@ import MediaIO
 /// `searchRadius` that minimises the sum of absolute differences (SAD) against the previous frame is
 /// found; displaced blocks must lie inside the previous frame. Zero motion is kept unless another
 /// candidate beats it by more than `zeroBias` grey levels per pixel, so static scenes and flat areas
-/// give exact zeros instead of noise-driven jitter. The integer match is then refined per axis by a
-/// parabola through the SAD at u-1, u, u+1 (clamped to half a pixel).
+/// give exact zeros instead of noise-driven jitter. The integer match is then refined to sub-pixel
+/// precision by the least-squares paraboloid through the SAD of its 3x3 neighbourhood (a per-axis
+/// parabola through u-1, u, u+1 where part of that neighbourhood is out of range), clamped to half a
+/// pixel; the 2-D fit is markedly steadier than per-axis parabolas when both axes move by fractions.
+/// Exact integer matches (mean difference under half a grey level) are not refined.
 ///
 /// `estimate` searches coarse-to-fine: a full search on a 2x2-averaged pyramid level where the radius
 /// is small, then at each finer level only a few predicted vectors (the doubled coarse vectors of the
