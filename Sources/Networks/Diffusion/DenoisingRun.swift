@@ -45,6 +45,15 @@ public protocol LatentAutoencoder: Sendable {
     func encodeLatents(_ image: Tensor, noise: inout PipelineNoise) -> Tensor
     /// Images [N, 3, H, W] in about [−1, 1] of unscaled latents.
     func decode(_ latents: Tensor) -> Tensor
+    /// Consumes the noise `encodeLatents` would draw for images of `imageShape` [N, 3, H, W], without encoding.
+    /// diffusers' inpainting pipeline encodes the masked image even for a 4-channel UNet that never sees it;
+    /// skipping the work but not the draw keeps the rest of such a run on the noise diffusers would use.
+    func skipEncodingNoise(imageShape: [Int], noise: inout PipelineNoise)
+}
+
+extension LatentAutoencoder {
+    /// A deterministic encoder draws nothing.
+    public func skipEncodingNoise(imageShape: [Int], noise: inout PipelineNoise) {}
 }
 
 extension AutoencoderKL: LatentAutoencoder {
@@ -54,12 +63,47 @@ extension AutoencoderKL: LatentAutoencoder {
         let posterior = encode(image)
         return posterior.sample(noise: noise.next(shape: posterior.mean.shape))
     }
+
+    /// One draw the shape of the posterior's mean: [N, latent channels, H / f, W / f].
+    public func skipEncodingNoise(imageShape: [Int], noise: inout PipelineNoise) {
+        precondition(imageShape.count == 4, "skipEncodingNoise: image shape \(imageShape) is not [N, 3, H, W]")
+        let f = scaleFactor
+        _ = noise.next(shape: [imageShape[0], config.latentChannels, imageShape[2] / f, imageShape[3] / f])
+    }
 }
 
 extension AutoencoderTiny: LatentAutoencoder {
     public var latentScalingFactor: Float { Float(config.scalingFactor) }
     public var scaleFactor: Int { 1 << (config.encoderBlockOutChannels.count - 1) }
     public func encodeLatents(_ image: Tensor, noise: inout PipelineNoise) -> Tensor { encode(image) }
+}
+
+/// Latent-space inpainting for a UNet without mask inputs (diffusers' `StableDiffusionInpaintPipeline` with a
+/// 4-channel UNet): after each step the latents outside the mask are replaced by the image's latents noised to the
+/// next step's level with the run's initial noise, and after the last step by the clean image latents.
+public struct LatentBlend: Sendable {
+    /// [1, 1, h, w] at latent size: 1 where the run repaints, 0 where the image is kept.
+    public let mask: Tensor
+    /// The image's (scaled) latents [1, C, h, w].
+    public let imageLatents: Tensor
+    /// The run's initial unit Gaussian noise [1, C, h, w] (the same draw the starting latents were made from).
+    public let noise: Tensor
+
+    public init(mask: Tensor, imageLatents: Tensor, noise: Tensor) {
+        precondition(mask.rank == 4 && mask.shape[0] == 1 && mask.shape[1] == 1
+                     && Array(mask.shape[2...]) == Array(imageLatents.shape[2...]),
+                     "LatentBlend: mask \(mask.shape) vs latents \(imageLatents.shape)")
+        precondition(noise.shape == imageLatents.shape, "LatentBlend: noise \(noise.shape) vs latents \(imageLatents.shape)")
+        self.mask = mask
+        self.imageLatents = imageLatents
+        self.noise = noise
+    }
+
+    /// `latents` inside the mask, the image latents at the level of `next` (clean when nil) outside it.
+    func apply(to latents: Tensor, next: DenoisingStep?, scheduler: any Scheduler) -> Tensor {
+        let known = next.map { scheduler.addNoise(imageLatents, noise: noise, at: $0) } ?? imageLatents
+        return (1 - mask) * known + mask * latents
+    }
 }
 
 /// Where a run is after one step.
@@ -82,13 +126,18 @@ public struct DenoisingRun: IteratorProtocol, Sendable {
     let context: Tensor
     /// Extra UNet input channels (inpainting: mask ‖ masked-image latents), already batched like `context`.
     let conditioning: Tensor?
+    /// Latent-space inpainting applied after each scheduler step (4-channel UNets), nil otherwise.
+    public let blend: LatentBlend?
     public private(set) var latents: Tensor
+    /// The scheduler's estimate of the clean latents at the last step taken (before any blend), nil before the
+    /// first step: a cheap preview, or a starting point for the next frame of a video.
+    public private(set) var predOriginalSample: Tensor?
     public private(set) var position: Int
     var noise: PipelineNoise
 
     init(unet: UNet2DCondition, autoencoder: any LatentAutoencoder, scheduler: any Scheduler, steps: DenoisingSteps,
          guidanceScale: Float, prompt: Tensor, negativePrompt: Tensor?, conditioning: Tensor?, latents: Tensor,
-         noise: PipelineNoise) {
+         noise: PipelineNoise, blend: LatentBlend? = nil) {
         self.unet = unet
         self.autoencoder = autoencoder
         self.scheduler = scheduler
@@ -103,6 +152,7 @@ public struct DenoisingRun: IteratorProtocol, Sendable {
             context = prompt
             self.conditioning = conditioning
         }
+        self.blend = blend
         self.latents = latents
         self.position = steps.startIndex
         self.noise = noise
@@ -123,8 +173,13 @@ public struct DenoisingRun: IteratorProtocol, Sendable {
             prediction = parts[0] + guidanceScale * (parts[1] - parts[0])
         }
         let stepNoise = scheduler.needsNoise(at: step) ? noise.next(shape: latents.shape) : nil
-        latents = scheduler.step(prediction, at: step, sample: latents, noise: stepNoise).prevSample
+        let out = scheduler.step(prediction, at: step, sample: latents, noise: stepNoise)
+        latents = out.prevSample
+        predOriginalSample = out.predOriginalSample
         position += 1
+        if let blend {
+            latents = blend.apply(to: latents, next: position < steps.endIndex ? steps[position] : nil, scheduler: scheduler)
+        }
         return DenoisingProgress(step: step, latents: latents)
     }
 

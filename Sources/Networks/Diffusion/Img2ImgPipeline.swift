@@ -18,8 +18,13 @@ public struct Img2ImgPipeline: Sendable {
 
     /// Starts a run on `image` [1, 3, H, W] in [−1, 1]. Noise is drawn as diffusers draws it: the image posterior
     /// sample, the noise added at the first timestep, then one draw per step that needs noise.
+    ///
+    /// `initialLatents` (scaled latents [1, 4, H/f, W/f], e.g. the previous video frame's result) replace the
+    /// encoded image: they are noised to the first step's level, and no image posterior sample is drawn (the
+    /// image then only fixes the size).
     public func start(image: Tensor, prompt: Tensor, negativePrompt: Tensor?, scheduler: any Scheduler,
-                      settings: DiffusionSettings = DiffusionSettings(strength: 0.8), noise: PipelineNoise) throws -> DenoisingRun {
+                      settings: DiffusionSettings = DiffusionSettings(strength: 0.8), noise: PipelineNoise,
+                      initialLatents: Tensor? = nil) throws -> DenoisingRun {
         let h = image.shape[2], w = image.shape[3], f = autoencoder.scaleFactor
         guard image.rank == 4, image.shape[0] == 1, image.shape[1] == 3 else {
             throw PipelineError.shapeMismatch(what: "image", shape: image.shape, expected: [1, 3, h, w])
@@ -27,7 +32,16 @@ public struct Img2ImgPipeline: Sendable {
         guard h % f == 0, w % f == 0 else { throw PipelineError.sizeNotDivisible(height: h, width: w, factor: f) }
         var noise = noise
         let steps = try scheduler.steps(strength: settings.strength)
-        let imageLatents = autoencoder.encodeLatents(image, noise: &noise) * autoencoder.latentScalingFactor  // [1, 4, h, w]
+        let latentShape = [1, unet.config.outChannels, h / f, w / f]
+        let imageLatents: Tensor  // [1, 4, h, w]
+        if let initialLatents {
+            guard initialLatents.shape == latentShape else {
+                throw PipelineError.shapeMismatch(what: "initial latents", shape: initialLatents.shape, expected: latentShape)
+            }
+            imageLatents = initialLatents
+        } else {
+            imageLatents = autoencoder.encodeLatents(image, noise: &noise) * autoencoder.latentScalingFactor
+        }
         let latents = scheduler.addNoise(imageLatents, noise: noise.next(shape: imageLatents.shape), at: steps[steps.startIndex])
         return DenoisingRun(unet: unet, autoencoder: autoencoder, scheduler: scheduler, steps: steps,
                             guidanceScale: settings.guidanceScale, prompt: prompt, negativePrompt: negativePrompt,
@@ -37,9 +51,9 @@ public struct Img2ImgPipeline: Sendable {
     /// Runs all steps and decodes: the image [1, 3, H, W] in about [−1, 1].
     public func callAsFunction(image: Tensor, prompt: Tensor, negativePrompt: Tensor?, scheduler: any Scheduler,
                                settings: DiffusionSettings = DiffusionSettings(strength: 0.8),
-                               noise: PipelineNoise) throws -> Tensor {
+                               noise: PipelineNoise, initialLatents: Tensor? = nil) throws -> Tensor {
         var run = try start(image: image, prompt: prompt, negativePrompt: negativePrompt, scheduler: scheduler,
-                            settings: settings, noise: noise)
+                            settings: settings, noise: noise, initialLatents: initialLatents)
         run.finish()
         return run.decode()
     }
