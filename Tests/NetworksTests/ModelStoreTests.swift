@@ -227,6 +227,31 @@ final class ModelStoreTests: XCTestCase {
         XCTAssertTrue(server.requests.allSatisfy { $0.headers["authorization"] == "Bearer hf_secret" })
     }
 
+    func testTokenIsNotForwardedToAnotherHost() throws {
+        server.requireToken("hf_secret")
+        server.redirectToCDN(host: "localhost")
+        let snapshot = try store(["HF_TOKEN": "hf_secret"]).fetch(entry)
+        XCTAssertEqual(try Data(contentsOf: snapshot.appendingPathComponent("unet/diffusion_pytorch_model.fp16.safetensors")), weights)
+        let cdn = server.requests(method: "GET").filter { $0.path.hasPrefix("/cdn/") }
+        XCTAssertEqual(cdn.count, 1)
+        XCTAssertEqual(cdn.first?.headers["host"]?.hasPrefix("localhost"), true)
+        XCTAssertNil(cdn.first?.headers["authorization"], "\(server.requests.map { "\($0.method) \($0.path) \($0.headers)" })")
+        XCTAssertTrue(server.requests.filter { !$0.path.hasPrefix("/cdn/") }.allSatisfy { $0.headers["authorization"] == "Bearer hf_secret" })
+    }
+
+    func testTransportFollowsRedirectsWithRangeButWithoutTheToken() throws {
+        server.redirectToCDN(host: "localhost")
+        var body = Data()
+        let url = URL(string: "\(server.endpoint)/\(repo)/resolve/main/unet/diffusion_pytorch_model.fp16.safetensors")!
+        let r = try HTTPTransport().get(url, headers: ["Authorization": "Bearer t", "Range": "bytes=10-"],
+                                        onResponse: { _ in true }, onData: { body.append($0); return true })
+        XCTAssertEqual(r.status, 206)
+        XCTAssertEqual(body, weights.subdata(in: 10..<weights.count))
+        let gets = server.requests(method: "GET")
+        XCTAssertEqual(gets.map { $0.headers["authorization"] }, ["Bearer t", nil])
+        XCTAssertEqual(gets.map { $0.headers["range"] }, ["bytes=10-", "bytes=10-"])
+    }
+
     func testVerifyFindsATamperedBlob() throws {
         let snapshot = try store().fetch(entry)
         let blob = snapshot.appendingPathComponent("unet/diffusion_pytorch_model.fp16.safetensors").resolvingSymlinksInPath()

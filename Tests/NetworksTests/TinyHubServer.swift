@@ -32,6 +32,7 @@ final class TinyHubServer: @unchecked Sendable {
     private var _corrupt = false
     private var _ignoreRange = false
     private var _requiredToken: String?
+    private var _cdnHost: String?
     private var listener: Int32 = -1
     private var thread: Thread?
     private(set) var port: UInt16 = 0
@@ -58,6 +59,8 @@ final class TinyHubServer: @unchecked Sendable {
     func serveCorrupted(_ on: Bool) { lock.lock(); _corrupt = on; lock.unlock() }
     func ignoreRange(_ on: Bool) { lock.lock(); _ignoreRange = on; lock.unlock() }
     func requireToken(_ token: String?) { lock.lock(); _requiredToken = token; lock.unlock() }
+    /// Redirect LFS files to `http://<host>:<port>/cdn/...` (another host name for the same server).
+    func redirectToCDN(host: String?) { lock.lock(); _cdnHost = host; lock.unlock() }
 
     // MARK: socket plumbing
 
@@ -163,8 +166,9 @@ final class TinyHubServer: @unchecked Sendable {
         lock.lock()
         _requests.append(req)
         let token = _requiredToken
+        let cdnHost = _cdnHost
         lock.unlock()
-        if let token, req.headers["authorization"] != "Bearer \(token)" {
+        if let token, !req.path.hasPrefix("/cdn/"), req.headers["authorization"] != "Bearer \(token)" {
             respond(fd, status: 401, reason: "Unauthorized", headers: [], body: Data("token needed".utf8), method: req.method)
             return
         }
@@ -178,7 +182,7 @@ final class TinyHubServer: @unchecked Sendable {
             if file.lfs {
                 respond(fd, status: 302, reason: "Found", headers: [
                     ("X-Repo-Commit", commit), ("ETag", "\"\(file.gitSHA1)\""), ("X-Linked-Etag", "\"\(file.sha256)\""),
-                    ("X-Linked-Size", "\(file.content.count)"), ("Location", "/cdn/\(file.sha256)"),
+                    ("X-Linked-Size", "\(file.content.count)"), ("Location", (cdnHost.map { "http://\($0):\(port)" } ?? "") + "/cdn/\(file.sha256)"),
                 ], body: Data(), method: req.method)
             } else {
                 respond(fd, status: 200, reason: "OK", headers: [("X-Repo-Commit", commit), ("ETag", "W/\"\(file.gitSHA1)\"")],

@@ -22,8 +22,6 @@ enum HTTPTransportError: Error {
 private final class RequestState: @unchecked Sendable {
     let lock = NSLock()
     let done = DispatchSemaphore(value: 0)
-    let followRedirects: Bool
-    let originalHost: String?
     /// Called once with the final response; returning false cancels the request.
     let onResponse: (HTTPResponse) -> Bool
     /// Called with each piece of the body; returning false cancels the request.
@@ -31,10 +29,7 @@ private final class RequestState: @unchecked Sendable {
     var response: HTTPResponse?
     var error: Error?
 
-    init(followRedirects: Bool, originalHost: String?, onResponse: @escaping (HTTPResponse) -> Bool,
-         onData: @escaping (Data) -> Bool) {
-        self.followRedirects = followRedirects
-        self.originalHost = originalHost
+    init(onResponse: @escaping (HTTPResponse) -> Bool, onData: @escaping (Data) -> Bool) {
         self.onResponse = onResponse
         self.onData = onData
     }
@@ -61,14 +56,8 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecke
 
     func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
                     newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
-        guard let s = state(task), s.followRedirects else { return completionHandler(nil) }
-        // Keep the caller's headers (Range) across the redirect, but never send the token to another host.
-        var next = request
-        for (name, value) in task.originalRequest?.allHTTPHeaderFields ?? [:] where next.value(forHTTPHeaderField: name) == nil {
-            next.setValue(value, forHTTPHeaderField: name)
-        }
-        if request.url?.host != s.originalHost { next.setValue(nil, forHTTPHeaderField: "Authorization") }
-        completionHandler(next)
+        // Redirects are followed by `HTTPTransport.get` itself, which decides which headers go to the next host.
+        completionHandler(nil)
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
@@ -124,21 +113,39 @@ final class HTTPTransport {
 
     /// HEAD without following redirects.
     func head(_ url: URL, headers: [String: String]) throws -> HTTPResponse {
-        try run(request(url, method: "HEAD", headers: headers), followRedirects: false,
-                onResponse: { _ in true }, onData: { _ in true })
+        try run(request(url, method: "HEAD", headers: headers), onResponse: { _ in true }, onData: { _ in true })
     }
 
-    /// GET following redirects; the body goes to `onData` after `onResponse` accepted the final response.
+    /// GET following up to 10 redirects; the body goes to `onData` after `onResponse` accepted the final
+    /// response. The headers (Range included) go along to each hop, except Authorization, which is dropped once
+    /// the redirect leaves the original host (the hub's CDN needs no token and must not see it).
     /// Throws `aborted` when a callback stopped the transfer, `transport` when the connection failed.
     func get(_ url: URL, headers: [String: String], onResponse: @escaping (HTTPResponse) -> Bool,
              onData: @escaping (Data) -> Bool) throws -> HTTPResponse {
-        try run(request(url, method: "GET", headers: headers), followRedirects: true, onResponse: onResponse, onData: onData)
+        var current = url
+        var hopHeaders = headers
+        for _ in 0...10 {
+            var redirect: URL?
+            let response = try run(request(current, method: "GET", headers: hopHeaders), onResponse: { r in
+                                       if [301, 302, 303, 307, 308].contains(r.status), let loc = r.header("Location") {
+                                           redirect = URL(string: loc, relativeTo: current)?.absoluteURL
+                                           return redirect != nil
+                                       }
+                                       return onResponse(r)
+                                   },
+                                   onData: { data in redirect != nil ? true : onData(data) })
+            guard let next = redirect else { return response }
+            if next.host != url.host || next.port != url.port {
+                hopHeaders = hopHeaders.filter { $0.key.lowercased() != "authorization" }
+            }
+            current = next
+        }
+        throw HTTPTransportError.transport("more than 10 redirects from \(url.absoluteString)")
     }
 
-    private func run(_ request: URLRequest, followRedirects: Bool, onResponse: @escaping (HTTPResponse) -> Bool,
+    private func run(_ request: URLRequest, onResponse: @escaping (HTTPResponse) -> Bool,
                      onData: @escaping (Data) -> Bool) throws -> HTTPResponse {
-        let state = RequestState(followRedirects: followRedirects, originalHost: request.url?.host,
-                                 onResponse: onResponse, onData: onData)
+        let state = RequestState(onResponse: onResponse, onData: onData)
         let task = session.dataTask(with: request)
         delegate.register(task, state)
         task.resume()

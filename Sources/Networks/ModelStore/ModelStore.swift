@@ -307,6 +307,9 @@ public final class ModelStore {
             }
             defer { try? handle.close() }
             var headers = baseHeaders
+            // The token is for the hub only: a Location on another host (the CDN) gets none.
+            let hubURL = URL(string: endpoint)
+            if url.host != hubURL?.host || url.port != hubURL?.port { headers["Authorization"] = nil }
             if have > 0 { headers["Range"] = "bytes=\(have)-" }
             let sink = DownloadSink(handle: handle, offset: have, askedRange: have > 0) { done in
                 progress?(FileProgress(modelID: entry.id, path: path, bytesDone: done, bytesTotal: size))
