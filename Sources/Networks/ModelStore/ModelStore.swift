@@ -1,4 +1,4 @@
-// Models in the Hugging Face hub cache, fetched on request and verified, laid out as huggingface_hub 1.x/2.x
+// Models in the Hugging Face hub cache, fetched on request and verified, laid out as huggingface_hub 2.4
 // does (file_download.py): `<hub>/models--ORG--NAME/{blobs/<etag>, snapshots/<commit>/<path> -> ../../blobs/<etag>,
 // refs/<branch>}`, so caches made by huggingface_hub and by svia are interchangeable.
 import Foundation
