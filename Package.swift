@@ -48,7 +48,7 @@ let package = Package(
         // Thin command-line shell.
         .executableTarget(
             name: "svia",
-            dependencies: ["Anonymizer", "MediaIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Anonymizer", "MediaIO", "Networks", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Release-build benchmark driver used by Scripts/bench.sh.
         .executableTarget(name: "sviabench", dependencies: ["Anonymizer", "MediaIO", "Networks", "TensorCore"]),
 
