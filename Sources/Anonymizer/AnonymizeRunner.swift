@@ -27,8 +27,12 @@ public struct AnonymizeOptions: Sendable {
     public var skipExisting = false
     /// The shipped face and text detectors; nil runs none.
     public var detectors: DetectorSettings? = DetectorSettings()
-    /// How detected faces and text are replaced.
+    /// How detected faces and text are replaced (baseline methods; `--method svia` paints them with the rest).
     public var detectedReplacement: BaselineMethod = .blur(sigma: nil)
+    /// Anonymize only these frames of each video, written as stills into the output folder.
+    public var keyframes: KeyframeSelection? = nil
+    /// Write the mask of every picture (255 = replaced) under this folder.
+    public var exportMasks: String? = nil
 
     public init() {}
 
@@ -59,6 +63,10 @@ public struct FileReport: Sendable, Codable {
     public var droppedStreams: [String] = []
     public var strippedTags: [String] = []
     public var audio: String?
+    /// Keyframe mode: the stills written.
+    public var stills: [String]?
+    /// `--method svia`: preset, seeds, UNet evaluations, keyframes, seconds per stage.
+    public var svia: SVIAStats?
 }
 
 /// Progress the runner reports; the caller decides how to show it.
@@ -74,11 +82,15 @@ public struct AnonymizeRunner: Sendable {
     let detectorRegions: DetectorRegions?
     /// Segments pictures that have no label maps.
     let segmenter: SegmenterRegions?
+    /// Paints the regions for `--method svia`.
+    let painter: SVIAPainter?
 
     /// Loads the detectors the options ask for (throws when their models are missing).
-    public init(options: AnonymizeOptions, segmenter: SegmenterRegions? = nil) throws {
+    public init(options: AnonymizeOptions, segmenter: SegmenterRegions? = nil, painter: SVIAPainter? = nil) throws {
         self.options = options
         self.segmenter = segmenter
+        self.painter = painter
+        if options.method == .svia && painter == nil { throw RunError.methodUnavailable(.svia) }
         detectorRegions = try options.detectors.flatMap { $0.detectors.isEmpty ? nil : try DetectorRegions(settings: $0) }
     }
 
@@ -105,20 +117,46 @@ public struct AnonymizeRunner: Sendable {
             try FileManager.default.createDirectory(
                 at: URL(fileURLWithPath: item.output).deletingLastPathComponent(), withIntermediateDirectories: true)
             var coverage = CoverageTally()
+            var work = PictureWork(stats: painter.map { p in
+                var s = SVIAStats()
+                s.preset = p.settings.preset.rawValue
+                s.seeds = ["inpaint": p.settings.seed, "harmonize": p.settings.harmonizerSeed]
+                return s
+            })
             switch item.kind {
             case .image:
                 let image = try StillImage.read(path: item.input)
-                let out = try anonymize(image, labelMap: { try labelMap(item, frame: nil, image: $0) }, coverage: &coverage)
+                let out = try anonymize(image, labelMap: { try labelMap(item, frame: nil, image: $0) }, work: &work)
                 try StillImage.write(out, to: item.output, jpegQuality: options.jpegQuality)
+                try exportMask(work.lastMask, item: item, frame: nil)
                 report.frames = 1
+            case .video where options.keyframes != nil:
+                // Keyframe mode: the selected frames become stills in the output folder, each painted alone.
+                let folder = URL(fileURLWithPath: item.output).deletingLastPathComponent()
+                let stem = URL(fileURLWithPath: item.output).deletingPathExtension().lastPathComponent
+                var stills: [String] = []
+                try Keyframes.extract(path: item.input, selection: options.keyframes!) { frame in
+                    let out = try anonymize(frame.image, labelMap: { try labelMap(item, frame: frame.index, image: $0) },
+                                            work: &work)
+                    let dest = folder.appendingPathComponent("\(stem)_\(Keyframes.timestampName(frame.seconds)).png").path
+                    try StillImage.write(out, to: dest)
+                    try exportMask(work.lastMask, item: item, frame: frame.index)
+                    stills.append(dest)
+                    progress(.frame(done: stills.count, expected: nil))
+                }
+                report.frames = stills.count
+                report.stills = stills
             case .video:
+                work.clip = painter.map { SVIAClip(settings: $0.settings) }
                 let t = try withoutActuallyEscaping(progress) { progress in
                     try VideoTranscoder.run(
                         input: item.input, output: item.output, options: options.encode,
                         progress: { done, expected in progress(.frame(done: done, expected: expected)) }
                     ) { frame in
-                        try anonymize(frame.image, labelMap: { try labelMap(item, frame: frame.index, image: $0) },
-                                      coverage: &coverage)
+                        let out = try anonymize(frame.image, labelMap: { try labelMap(item, frame: frame.index, image: $0) },
+                                                work: &work)
+                        try exportMask(work.lastMask, item: item, frame: frame.index)
+                        return out
                     }
                 }
                 report.frames = t.frames
@@ -131,6 +169,8 @@ public struct AnonymizeRunner: Sendable {
                     report.message = "truncated recording: \(t.frames) of \(t.expectedFrames.map(String.init) ?? "?") frames decoded"
                 }
             }
+            coverage = work.coverage
+            report.svia = work.stats
             report.categoryCoverage = coverage.averages
         } catch {
             report.status = .failed
@@ -141,37 +181,67 @@ public struct AnonymizeRunner: Sendable {
     }
 
     /// One picture: label-map regions through the chosen method, then detected faces and text through
-    /// their own replacement.
+    /// their own replacement (`--method svia` paints all regions together).
     func anonymize(_ image: RGBImage, labelMap: (RGBImage) throws -> (GrayImage, LabelFormat)?,
-                   coverage: inout CoverageTally) throws -> RGBImage {
-        guard let method = options.baseline else { throw RunError.methodUnavailable(options.method) }
+                   work: inout PictureWork) throws -> RGBImage {
         var out = image
         var found: CategoryRegions = []
-        if let (map, format) = try labelMap(image) {
+        var segmented: CategoryRegions = []
+        let labels = try time("segment", &work) { try labelMap(image) }
+        if let (map, format) = labels {
             let masks = CategoryMasks(labelMap: map, format: format, mapping: options.mapping,
                                       width: image.width, height: image.height, dilation: options.dilation,
                                       minArea: options.minRegion)
-            found += masks.masks
-            if let union = masks.union { out = method.apply(to: out, inside: union, feather: options.feather) }
+            segmented = masks.masks
         }
-        if let detectorRegions {
-            // Detection reads the original picture: an earlier replacement must not hide a face or a plate.
-            let detected = try detectorRegions.regions(in: image)
-            found += detected
-            if var union = detected.first?.mask {
-                for d in detected.dropFirst() { union = union.union(d.mask) }
-                var replacement = options.detectedReplacement
-                if case .blur(nil) = replacement {
-                    // A face or a line of text needs a blur on its own scale, not the picture's: a face that
-                    // fills a small frame stays recognisable under 1.5 % of the frame's width.
-                    let picture = 0.015 * Double(max(image.width, image.height))
-                    replacement = .blur(sigma: max(picture, Double(union.area).squareRoot() / 5))
-                }
-                out = replacement.apply(to: out, inside: union, feather: options.feather)
+        // Detection reads the original picture: an earlier replacement must not hide a face or a plate.
+        let detected = try time("detect", &work) { try detectorRegions?.regions(in: image) } ?? []
+        if let painter {
+            found = segmented + detected
+            var stats = work.stats ?? SVIAStats()
+            let (painted, mask) = try painter.paint(image, regions: found, feather: options.feather, clip: &work.clip,
+                                                    stats: &stats)
+            work.stats = stats
+            work.lastMask = mask
+            work.coverage.add(found)
+            return painted
+        }
+        guard let method = options.baseline else { throw RunError.methodUnavailable(options.method) }
+        found += segmented
+        var union = CategoryMasks(masks: segmented).union
+        if let u = union { out = method.apply(to: out, inside: u, feather: options.feather) }
+        found += detected
+        if var detectedUnion = detected.first?.mask {
+            for d in detected.dropFirst() { detectedUnion = detectedUnion.union(d.mask) }
+            var replacement = options.detectedReplacement
+            if case .blur(nil) = replacement {
+                // A face or a line of text needs a blur on its own scale, not the picture's: a face that
+                // fills a small frame stays recognisable under 1.5 % of the frame's width.
+                let picture = 0.015 * Double(max(image.width, image.height))
+                replacement = .blur(sigma: max(picture, Double(detectedUnion.area).squareRoot() / 5))
             }
+            out = replacement.apply(to: out, inside: detectedUnion, feather: options.feather)
+            union = union.map { $0.union(detectedUnion) } ?? detectedUnion
         }
-        coverage.add(found)
+        work.lastMask = union ?? Mask(width: image.width, height: image.height)
+        work.coverage.add(found)
         return out
+    }
+
+    func time<T>(_ stage: String, _ work: inout PictureWork, _ body: () throws -> T) rethrows -> T {
+        guard work.stats != nil else { return try body() }
+        return try work.stats!.time(stage, body)
+    }
+
+    /// Writes the mask used for a picture under `options.exportMasks`: NAME.png for a still, NAME/%06d.png
+    /// for the frames of a video (255 = replaced).
+    func exportMask(_ mask: Mask?, item: JobItem, frame: Int?) throws {
+        guard let root = options.exportMasks, let mask else { return }
+        let rel = (item.relativePath as NSString).deletingPathExtension
+        var url = URL(fileURLWithPath: root).appendingPathComponent(rel)
+        if let frame { url = url.appendingPathComponent(String(format: "%06d.png", frame)) } else { url.appendPathExtension("png") }
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try StillImage.writeGray(mask.grayImage, to: url.path)
     }
 
     /// The picture's label map: from the user's files, else from the segmenter, else none.
@@ -201,13 +271,21 @@ public enum RunError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .methodUnavailable(let m):
-            return "--method \(m.rawValue) is not available yet in this version of svia: it needs the segmentation and diffusion models; use --method blur, pixelate or graymask with --masks"
+            return "--method \(m.rawValue) needs its models loaded (SVIAPainter)"
         case .noRegions(let input):
             return "\(input): no regions to anonymize: give label maps with --masks DIR or enable the detectors (--detect faces,text)"
         case .missingLabelMap(let input, let map):
             return "\(input): label map \(map) is missing"
         }
     }
+}
+
+/// What the runner keeps while it works through the pictures of one file.
+struct PictureWork {
+    var coverage = CoverageTally()
+    var stats: SVIAStats?
+    var clip: SVIAClip? = nil
+    var lastMask: Mask? = nil
 }
 
 /// Running sums of each category's share of the picture.

@@ -1,3 +1,4 @@
+import Foundation
 /// How keyframes are picked from a video.
 public enum KeyframeSelection: Sendable, Equatable {
     /// The codec's own keyframes (I-frames); only those are decoded, so this is fast.
@@ -10,6 +11,12 @@ public enum KeyframeSelection: Sendable, Equatable {
 }
 
 public enum Keyframes {
+    /// `HH-MM-SS.mmm` of a presentation time: sortable, and safe in file names.
+    public static func timestampName(_ seconds: Double) -> String {
+        let ms = Int((max(0, seconds) * 1000).rounded())
+        return String(format: "%02d-%02d-%02d.%03d", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+    }
+
     /// Calls `body` with each selected frame, in order; returns how many were selected.
     @discardableResult
     public static func extract(path: String, selection: KeyframeSelection,

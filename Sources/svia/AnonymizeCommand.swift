@@ -4,6 +4,9 @@ import Foundation
 import MediaIO
 
 extension ReplacementMethod: ExpressibleByArgument {}
+extension SVIAPreset: ExpressibleByArgument {}
+extension SVIAPasses: ExpressibleByArgument {}
+extension HarmonizeScope: ExpressibleByArgument {}
 extension LabelFormat: ExpressibleByArgument {}
 extension VideoCodecChoice: ExpressibleByArgument {}
 extension AudioPolicy: ExpressibleByArgument {}
@@ -14,8 +17,8 @@ struct EncodeArguments: ParsableArguments {
     var codec: VideoCodecChoice = .h264
     @Option(help: "Constant rate factor for h264/hevc (lower is better quality; default 18).")
     var crf: Int?
-    @Option(help: "Encoder speed preset (ultrafast ... veryslow).")
-    var preset: String = "veryfast"
+    @Option(help: "Encoder speed preset of h264/hevc (ultrafast ... veryslow; ffmpeg's -preset).")
+    var encodePreset: String = "veryfast"
     @Option(help: "Audio: drop (default; in-cabin speech is personal data) or keep (copied, or AAC when the container needs it).")
     var audio: AudioPolicy = .drop
     @Flag(help: "Keep metadata tags and the data/subtitle streams the container can hold (GPS tracks included).")
@@ -24,14 +27,14 @@ struct EncodeArguments: ParsableArguments {
     func validate() throws {
         if let crf, !(0...51).contains(crf) { throw ValidationError("--crf must be between 0 and 51") }
         let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
-        if !presets.contains(preset) { throw ValidationError("--preset must be one of \(presets.joined(separator: ", "))") }
+        if !presets.contains(encodePreset) { throw ValidationError("--encode-preset must be one of \(presets.joined(separator: ", "))") }
     }
 
     var options: EncodeOptions {
         var o = EncodeOptions()
         o.codec = codec
         o.crf = crf
-        o.preset = preset
+        o.preset = encodePreset
         o.audio = audio
         o.keepMetadata = keepMetadata
         return o
@@ -69,8 +72,8 @@ struct AnonymizeCommand: ParsableCommand {
     @Option(help: "Categories to replace, comma-separated: person, vehicle, traffic-sign, road, building (default: all).")
     var categories: String?
 
-    @Option(help: "Category mapping: privacy (riders, bicycles, buses, trucks, trains included) or paper (the reference's narrow list).")
-    var mapping: String = "privacy"
+    @Option(help: "Category mapping: privacy (riders, bicycles, buses, trucks, trains included) or paper (the reference's narrow list; the paper preset's default).")
+    var mapping: String?
 
     @Option(help: "Grow every region by this many pixels so its edges do not leak.")
     var dilate: Int = 0
@@ -87,8 +90,8 @@ struct AnonymizeCommand: ParsableCommand {
     @Option(help: "Pixelation block size in pixels.")
     var pixelBlock: Int = 8
 
-    @Option(help: "Shipped detectors whose regions are added: faces, text (plates, sign text, burned-in overlays), or none.")
-    var detect: String = "faces,text"
+    @Option(help: "Shipped detectors whose regions are added: faces, text (plates, sign text, burned-in overlays), or none (default faces,text; none for --preset paper).")
+    var detect: String?
 
     @Option(help: "How detected faces and text are replaced: blur, pixelate or graymask.")
     var detectReplace: ReplacementMethod = .blur
@@ -101,6 +104,16 @@ struct AnonymizeCommand: ParsableCommand {
 
     @Option(help: "Face ellipse size relative to the detected box.")
     var maskScale: Double = 1.3
+
+    @OptionGroup(title: "Diffusion (--method svia)") var diffusion: DiffusionArguments
+
+    @Flag(help: "Anonymize only a video's keyframes and write them as stills into the output folder (selection as `svia keyframes`).")
+    var keyframes = false
+
+    @OptionGroup var keyframeSelection: KeyframeArguments
+
+    @Option(help: "Write the mask used for every picture (255 = replaced) under this folder: NAME.png, or NAME/%06d.png per video frame.")
+    var exportMasks: String?
 
     @OptionGroup var encode: EncodeArguments
 
@@ -119,9 +132,11 @@ struct AnonymizeCommand: ParsableCommand {
         if feather < 0 || feather > 256 { throw ValidationError("--feather must be between 0 and 256") }
         if pixelBlock < 1 || pixelBlock > 512 { throw ValidationError("--pixel-block must be between 1 and 512") }
         if let s = blurSigma, !(s > 0 && s <= 1000) { throw ValidationError("--blur-sigma must be in (0, 1000]") }
-        if CategoryMapping.named(mapping) == nil { throw ValidationError("--mapping must be privacy or paper") }
+        if let mapping, CategoryMapping.named(mapping) == nil { throw ValidationError("--mapping must be privacy or paper") }
         _ = try selectedCategories()
-        if DetectorChoice(list: detect) == nil { throw ValidationError("--detect takes faces, text, both (faces,text) or none") }
+        if let detect, DetectorChoice(list: detect) == nil { throw ValidationError("--detect takes faces, text, both (faces,text) or none") }
+        if keyframes && output == nil { throw ValidationError("--keyframes needs -o DIR for the stills") }
+        if method == .svia { _ = try diffusion.settings() }
         if detectReplace == .svia { throw ValidationError("--detect-replace takes blur, pixelate or graymask") }
         if !(faceThreshold > 0 && faceThreshold < 1) { throw ValidationError("--face-threshold must be between 0 and 1") }
         if !(maskScale >= 1 && maskScale <= 4) { throw ValidationError("--mask-scale must be between 1 and 4") }
@@ -145,19 +160,48 @@ struct AnonymizeCommand: ParsableCommand {
         return out
     }
 
+    /// The detectors in use: `--detect`, else none for the paper preset and faces + text otherwise.
+    var detectList: String {
+        detect ?? (method == .svia && diffusion.preset == .paper ? "none" : "faces,text")
+    }
+
     func run() throws {
-        if method == .svia {
-            Terminal.error(RunError.methodUnavailable(.svia).description)
-            throw ExitCode(2)
-        }
         let plan: (items: [JobItem], skipped: [SkippedFile])
         do {
-            plan = try JobPlanner.plan(inputs: inputs, output: output, masks: masks)
+            plan = try JobPlanner.plan(inputs: inputs, output: output, masks: masks, outputIsFolder: keyframes)
         } catch {
             Terminal.error("\(error)")
             throw ExitCode(1)
         }
-        let detectors = DetectorChoice(list: detect)!
+        let detectors = DetectorChoice(list: detectList)!
+        var painter: SVIAPainter? = nil
+        if method == .svia {
+            // Every model is checked before any work starts, so a missing one costs nothing.
+            let settings = try diffusion.settings()
+            var folders: [String: URL]
+            let needsSegmenter = masks == nil && SegmenterRegions.locate(segmenterArguments.segmenter) == nil
+            do {
+                folders = try SVIAModels.locate(settings, extra: needsSegmenter && segmenterArguments.segmenter == nil
+                                                    ? [SegmenterRegions.defaultRepositories[0]] : [])
+            } catch {
+                Terminal.error("\(error)")
+                throw ExitCode(2)
+            }
+            if needsSegmenter { _ = try segmenterArguments.load(required: true, quiet: quiet) }
+            if !quiet {
+                Terminal.note("preset \(settings.preset.rawValue): loading \(settings.repositories.joined(separator: ", "))")
+                if settings.repositories.contains("stabilityai/sd-turbo") {
+                    Terminal.note("note: stabilityai/sd-turbo is licensed for non-commercial use only (Stability AI Non-Commercial Research Community License)")
+                }
+            }
+            do {
+                painter = SVIAPainter(settings: settings, models: try SVIAModels.load(settings, folders: folders))
+            } catch {
+                Terminal.error("\(error)")
+                throw ExitCode(1)
+            }
+            folders.removeAll()
+        }
         var segmenter: SegmenterRegions? = nil
         if masks == nil {
             segmenter = try segmenterArguments.load(required: false, quiet: quiet)
@@ -166,7 +210,7 @@ struct AnonymizeCommand: ParsableCommand {
                 throw ExitCode(2)
             }
             if segmenter == nil && !quiet {
-                Terminal.note("no segmenter weights found (\(SegmenterArguments.searchedDescription)): replacing only what the shipped detectors find (\(detect)); give --masks DIR or --segmenter PATH for the other categories")
+                Terminal.note("no segmenter weights found (\(SegmenterArguments.searchedDescription)): replacing only what the shipped detectors find (\(detectList)); give --masks DIR or --segmenter PATH for the other categories")
             }
         }
         for s in plan.skipped where !quiet { Terminal.note("skipped \(s.path): \(s.reason)") }
@@ -174,7 +218,7 @@ struct AnonymizeCommand: ParsableCommand {
         var options = AnonymizeOptions()
         options.method = method
         options.labelFormat = labelFormat
-        var m = CategoryMapping.named(mapping)!
+        var m = CategoryMapping.named(mapping ?? (method == .svia && diffusion.preset == .paper ? "paper" : "privacy"))!
         if let cats = try selectedCategories() { m = m.restricted(to: cats) }
         options.mapping = m
         options.dilation = dilate
@@ -184,6 +228,8 @@ struct AnonymizeCommand: ParsableCommand {
         options.pixelBlock = pixelBlock
         options.encode = encode.options
         options.skipExisting = skipExisting
+        options.keyframes = keyframes ? keyframeSelection.selection : nil
+        options.exportMasks = exportMasks
         var settings = DetectorSettings()
         settings.detectors = detectors
         settings.face.threshold = faceThreshold
@@ -199,7 +245,7 @@ struct AnonymizeCommand: ParsableCommand {
         }
         let runner: AnonymizeRunner
         do {
-            runner = try AnonymizeRunner(options: options, segmenter: segmenter)
+            runner = try AnonymizeRunner(options: options, segmenter: segmenter, painter: painter)
         } catch {
             Terminal.error("\(error)")
             throw ExitCode(1)
@@ -218,7 +264,8 @@ struct AnonymizeCommand: ParsableCommand {
                 case .skipped: if !quiet { Terminal.note("kept existing \(r.output)") }
                 case .done:
                     if let msg = r.message { Terminal.note("warning: \(r.input): \(msg)") }
-                    if !quiet { Terminal.note("wrote \(r.output)" + (r.frames.map { " (\($0) frames, " } ?? " (") + String(format: "%.1f s)", r.seconds)) }
+                    let written = r.stills.map { "\($0.count) stills in \(URL(fileURLWithPath: r.output).deletingLastPathComponent().path)" } ?? r.output
+                    if !quiet { Terminal.note("wrote \(written)" + (r.frames.map { " (\($0) frames, " } ?? " (") + String(format: "%.1f s)", r.seconds)) }
                 }
             }
         }
@@ -241,6 +288,7 @@ struct AnonymizeCommand: ParsableCommand {
         struct Summary: Codable {
             var version: String
             var method: String
+            var preset: String?
             var files: [FileReport]
             var skipped: [SkippedFile]
             var seconds: Double
@@ -248,7 +296,7 @@ struct AnonymizeCommand: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(Summary(version: Svia.configuration.version, method: method.rawValue,
-                                              files: reports, skipped: skipped, seconds: seconds))
+                                              preset: method == .svia ? diffusion.preset.rawValue : nil, files: reports, skipped: skipped, seconds: seconds))
         try AtomicFile.write(data, to: path)
     }
 }

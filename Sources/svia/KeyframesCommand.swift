@@ -51,7 +51,7 @@ struct KeyframesCommand: ParsableCommand {
         do {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             let n = try Keyframes.extract(path: video, selection: selection.selection) { frame in
-                let name = "\(stem)_\(KeyframesCommand.timestamp(frame.seconds)).\(format.lowercased())"
+                let name = "\(stem)_\(Keyframes.timestampName(frame.seconds)).\(format.lowercased())"
                 let dest = URL(fileURLWithPath: output).appendingPathComponent(name).path
                 try StillImage.write(frame.image, to: dest)
                 if !quiet { Terminal.status("wrote \(name)") }
@@ -67,11 +67,6 @@ struct KeyframesCommand: ParsableCommand {
         }
     }
 
-    /// `HH-MM-SS.mmm`, sortable and safe in file names.
-    static func timestamp(_ seconds: Double) -> String {
-        let ms = Int((max(0, seconds) * 1000).rounded())
-        return String(format: "%02d-%02d-%02d.%03d", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
-    }
 }
 
 struct ProbeCommand: ParsableCommand {

@@ -9,7 +9,7 @@ struct SegmenterArguments: ParsableArguments {
     var segmenter: String?
 
     @Option(help: "Segment at WxH (default: the longer side brought down to 1024, aspect kept).")
-    var workSize: String?
+    var segmentSize: String?
 
     static var searchedDescription: String {
         "looked in \(HuggingFaceCacheDescription.hub) for nvidia/segformer-b0...b5-finetuned-cityscapes-1024-1024"
@@ -18,7 +18,7 @@ struct SegmenterArguments: ParsableArguments {
     func validate() throws { _ = try parsedWorkSize() }
 
     func parsedWorkSize() throws -> (width: Int, height: Int)? {
-        try workSize.map { try parseSize($0, option: "--work-size", example: "1024x512") }
+        try segmentSize.map { try parseSize($0, option: "--segment-size", example: "1024x512") }
     }
 
     /// The segmenter, or nil when none is named and none is in the cache (an error when `required`).

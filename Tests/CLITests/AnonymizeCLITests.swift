@@ -113,15 +113,6 @@ import Testing
         let after = try FileManager.default.attributesOfItem(atPath: s.file("out/a.png"))[.modificationDate] as? Date
         #expect(before == after)
     }
-
-    @Test func sviaMethodSaysItIsNotAvailableYet() throws {
-        let s = try Scratch()
-        try StillImage.write(texture(width: 8, height: 8), to: s.file("in.png"))
-        let r = try CLI.run(["anonymize", "--detect", "none", s.file("in.png"), "-o", s.file("out.png")])
-        #expect(r.status != 0)
-        #expect(r.stderr.contains("not available yet"))
-        #expect(!FileManager.default.fileExists(atPath: s.file("out.png")))
-    }
 }
 
 @Suite(.serialized) struct BadInputCLITests {

@@ -83,8 +83,7 @@ extension SchedulerConfig {
     public static let sd2Inpainting = stableDiffusion(className: "PNDMScheduler", prediction: .epsilon, spacing: .leading)
     /// stabilityai/stable-diffusion-2 ships a PNDMScheduler config with v-prediction.
     public static let sd2 = stableDiffusion(className: "PNDMScheduler", prediction: .vPrediction, spacing: .leading)
-    /// stabilityai/sd-turbo ships an EulerDiscreteScheduler config with trailing spacing; svia runs it with
-    /// `EulerAncestralScheduler` (identical to Euler for one step; sdxl-turbo ships the ancestral class).
+    /// stabilityai/sd-turbo ships an EulerDiscreteScheduler config with trailing spacing (`EulerDiscreteScheduler`).
     public static let sdTurbo: SchedulerConfig = {
         var c = stableDiffusion(className: "EulerDiscreteScheduler", prediction: .epsilon, spacing: .trailing)
         c.interpolationType = "linear"

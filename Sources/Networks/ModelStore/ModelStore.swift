@@ -64,6 +64,11 @@ public struct MissingModels: Sendable, Equatable, CustomStringConvertible {
     public var models: [ModelEntry]
     public var hub: String
 
+    public init(models: [ModelEntry], hub: String) {
+        self.models = models
+        self.hub = hub
+    }
+
     /// Sum of the known sizes.
     public var knownBytes: Int64 { models.compactMap(\.sizeBytes).reduce(0, +) }
     public var unknownSizes: [String] { models.filter { $0.sizeBytes == nil }.map(\.id) }

@@ -1,0 +1,141 @@
+import Foundation
+import Networks
+import TensorCore
+
+/// A prompt pair as the UNet reads it: text-encoder states of the positive and negative prompts.
+struct PromptEmbedding: Sendable {
+    let positive: Tensor
+    let negative: Tensor
+}
+
+/// One diffusion model as the painter uses it: the UNet, the autoencoder it works in, the scheduler
+/// configuration its repository ships.
+struct DiffusionModel: Sendable {
+    let repository: String
+    let unet: UNet2DCondition
+    let autoencoder: any LatentAutoencoder
+    let scheduler: SchedulerConfig
+}
+
+public enum SVIAModelError: Error, CustomStringConvertible {
+    /// What is missing and how to get it.
+    case missing(String)
+    case unusable(repository: String, path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .missing(detail):
+            return "--method svia cannot start: \(detail)\n(--method blur, pixelate or graymask need no models)"
+        case let .unusable(repo, path, reason):
+            return "\(repo) (\(path)): \(reason)"
+        }
+    }
+}
+
+/// Everything `--method svia` loads before the first picture: the inpainter, the harmonizer, and the prompt
+/// embeddings (the text encoders are dropped once the prompts are encoded).
+public struct SVIAModels: Sendable {
+    let inpainter: DiffusionModel
+    let harmonizer: DiffusionModel?
+    /// Per category, plus "combined".
+    let inpaintPrompts: [String: PromptEmbedding]
+    let harmonizerPrompt: PromptEmbedding?
+
+    /// The snapshot folders of the settings' models (and of `extra` repositories, e.g. the segmenter's) in the
+    /// hub cache, or an error that names what is missing, its size and how to get it — checked before any work
+    /// starts. The catalog's pinned revision is preferred; any snapshot `refs/main` points at is accepted.
+    public static func locate(_ settings: SVIASettings, extra: [String] = [],
+                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [String: URL] {
+        let store = ModelStore(catalog: (try? ModelCatalog.active(environment: environment)) ?? .builtIn, environment: environment)
+        var found: [String: URL] = [:]
+        var missing: [String] = []
+        for repo in settings.repositories + extra {
+            let entry = store.catalog.models.first { $0.repository == repo }
+            if let url = entry.flatMap(store.path) ?? (try? HuggingFaceCache.snapshot(repository: repo, hub: store.hub)) {
+                found[repo] = url
+            } else {
+                missing.append(repo)
+            }
+        }
+        if !missing.isEmpty {
+            let entries = missing.compactMap { repo in store.catalog.models.first { $0.repository == repo } }
+            let detail = entries.count == missing.count
+                ? MissingModels(models: entries, hub: store.hub.path).description
+                : "missing models (looked in the Hugging Face cache at \(store.hub.path)): \(missing.joined(separator: ", "))\n" + missingModelsAdvice(missing)
+            throw SVIAModelError.missing(detail)
+        }
+        return found
+    }
+
+    /// How to get models that are not in the catalog.
+    public static func missingModelsAdvice(_ repos: [String]) -> String {
+        "Copy a Hugging Face cache that holds them and set HF_HOME or HF_HUB_CACHE to it (on a machine with access: `huggingface-cli download REPO`)."
+    }
+
+    /// Loads the models of `settings` from their snapshot folders.
+    public static func load(_ settings: SVIASettings, folders: [String: URL]) throws -> SVIAModels {
+        func folder(_ repo: String) throws -> DiffusersFolder {
+            guard let url = folders[repo] else {
+                throw SVIAModelError.missing("\(repo) was not located")
+            }
+            return try wrap(repo, url) { try DiffusersFolder(url) }
+        }
+        var tiny: (any LatentAutoencoder)? = nil
+        if let t = settings.tinyAutoencoderRepository, let url = folders[t] {
+            // madebyollin/taesd keeps the diffusers component at the repository's root.
+            let componentFolder = FileManager.default.fileExists(atPath: url.appendingPathComponent("vae/config.json").path)
+                ? url.appendingPathComponent("vae") : url
+            tiny = try wrap(t, componentFolder) { try AutoencoderTiny.load(componentFolder: componentFolder) }
+        }
+        let inpaintFolder = try folder(settings.inpainterRepository)
+        let (inpainter, inpaintText) = try loadModel(settings.inpainterRepository, inpaintFolder, tiny: tiny)
+        var prompts: [String: PromptEmbedding] = [:]
+        let inpaintTokenizer = try wrap(settings.inpainterRepository, inpaintFolder.root) { try inpaintFolder.tokenizer() }
+        func embed(_ p: CategoryPrompt, _ encoder: CLIPTextEncoder, _ tokenizer: CLIPTokenizer) -> PromptEmbedding {
+            let states = encoder.embed([p.negative, p.positive], tokenizer: tokenizer).chunked(2, dim: 0)
+            return PromptEmbedding(positive: states[1], negative: states[0])
+        }
+        for category in PrivacyCategory.allCases {
+            prompts[category.rawValue] = embed(settings.prompts.prompt(for: category), inpaintText, inpaintTokenizer)
+        }
+        prompts["combined"] = embed(settings.prompts.combined, inpaintText, inpaintTokenizer)
+
+        var harmonizer: DiffusionModel? = nil
+        var harmonizerPrompt: PromptEmbedding? = nil
+        if let h = settings.harmonizerRepository {
+            if h == settings.inpainterRepository {
+                harmonizer = inpainter
+                harmonizerPrompt = embed(settings.prompts.harmonizer, inpaintText, inpaintTokenizer)
+            } else {
+                let hf = try folder(h)
+                let (model, text) = try loadModel(h, hf, tiny: tiny)
+                harmonizer = model
+                let tokenizer = try wrap(h, hf.root) { try hf.tokenizer() }
+                harmonizerPrompt = embed(settings.prompts.harmonizer, text, tokenizer)
+            }
+            if harmonizer!.unet.config.inChannels != harmonizer!.unet.config.outChannels {
+                throw SVIAModelError.unusable(repository: h, path: folders[h]?.path ?? "",
+                                              reason: "its UNet takes \(harmonizer!.unet.config.inChannels) input channels; the harmonizer needs a text-to-image UNet")
+            }
+        }
+        return SVIAModels(inpainter: inpainter, harmonizer: harmonizer, inpaintPrompts: prompts, harmonizerPrompt: harmonizerPrompt)
+    }
+
+    static func loadModel(_ repo: String, _ folder: DiffusersFolder,
+                          tiny: (any LatentAutoencoder)?) throws -> (DiffusionModel, CLIPTextEncoder) {
+        try wrap(repo, folder.root) {
+            let unet = try UNet2DCondition.load(folder)
+            let autoencoder: any LatentAutoencoder = try tiny ?? AutoencoderKL.load(folder)
+            let text = try CLIPTextEncoder.load(folder)
+            return (DiffusionModel(repository: repo, unet: unet, autoencoder: autoencoder,
+                                   scheduler: try folder.schedulerConfig()), text)
+        }
+    }
+
+    /// Runs `body`, turning its errors into one that names the model and its folder.
+    static func wrap<T>(_ repo: String, _ url: URL, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as SVIAModelError { throw e } catch {
+            throw SVIAModelError.unusable(repository: repo, path: url.path, reason: "\(error)")
+        }
+    }
+}
