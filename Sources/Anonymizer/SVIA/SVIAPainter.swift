@@ -121,6 +121,10 @@ public struct SVIAPainter: Sendable {
     /// A source-size region at the working size: every working pixel any of whose source pixels is inside,
     /// grown by one pixel (for the resampling filter) and then to whole latent cells.
     func coverMask(_ mask: Mask, width: Int, height: Int) -> Mask {
+        Self.coverMask(mask, width: width, height: height, cell: cell)
+    }
+
+    static func coverMask(_ mask: Mask, width: Int, height: Int, cell c: Int) -> Mask {
         var small = Mask(width: width, height: height)
         if mask.isEmpty { return small }
         for y in 0..<height {
@@ -135,7 +139,6 @@ public struct SVIAPainter: Sendable {
             }
         }
         small = small.dilated(by: 1)
-        let c = cell
         var aligned = Mask(width: width, height: height)
         for cy in stride(from: 0, to: height, by: c) {
             for cx in stride(from: 0, to: width, by: c) {
@@ -153,13 +156,17 @@ public struct SVIAPainter: Sendable {
     /// The picture with Laplace(0, scale) noise added inside `mask` (on 0–255, clipped), as SVIA hides what
     /// an inpainter might read of the masked pixels.
     func laplaceNoised(_ image: RGBImage, inside mask: Mask, seed: UInt64) -> RGBImage {
-        guard settings.laplaceScale > 0 else { return image }
+        Self.laplaceNoised(image, inside: mask, scale: settings.laplaceScale, seed: seed)
+    }
+
+    static func laplaceNoised(_ image: RGBImage, inside mask: Mask, scale: Double, seed: UInt64) -> RGBImage {
+        guard scale > 0 else { return image }
         var rng = SplitMix64(seed: seed)
         var out = image
         for i in 0..<mask.bits.count where mask.bits[i] != 0 {
             for k in 0..<3 {
                 let u = rng.nextUnit() - 0.5
-                let n = -settings.laplaceScale * (u < 0 ? -1.0 : 1.0) * Foundation.log(max(1e-12, 1 - 2 * abs(u)))
+                let n = -scale * (u < 0 ? -1.0 : 1.0) * Foundation.log(max(1e-12, 1 - 2 * abs(u)))
                 out.pixels[3 * i + k] = UInt8(max(0, min(255, (Double(image.pixels[3 * i + k]) + n).rounded())))
             }
         }

@@ -1,0 +1,109 @@
+import Foundation
+import MediaIO
+import Testing
+@testable import Anonymizer
+
+@Suite struct SVIASettingsTests {
+    @Test func paperPresetIsTheReference() {
+        let s = SVIASettings(preset: .paper)
+        #expect(s.steps == 50 && s.eta == 1 && s.guidance == 9 && s.strength == 0.2)
+        #expect(s.seed == 19_260_817 && s.harmonizerSeed == 42)
+        #expect(s.passes == .perCategory && !s.skipEmptyCategories && s.harmonizeScope == .frame)
+        #expect(s.workSize == (1024, 512))
+        // 5 categories x 50 guided steps x 2 + 10 guided harmonizer steps x 2.
+        #expect(s.fullPassEvaluations(categories: 5) == 520)
+        #expect(s.prompts.prompt(for: .person).positive == "masterpiece, realistic, cityscapes, street, person, real")
+        #expect(s.prompts.prompt(for: .road).negative.hasSuffix("human, animal, painting, poster"))
+    }
+
+    @Test func fastPresetUsesTurboAndTinyAutoencoderWithinAFiftiethOfThePaper() {
+        let fast = SVIASettings(preset: .fast), paper = SVIASettings(preset: .paper)
+        #expect(fast.repositories == ["stabilityai/sd-turbo", "madebyollin/taesd"])
+        #expect(fast.passes == .single && fast.guidance <= 1 && fast.sampler == .euler)
+        // A keyframe of a video: its full pass, the reuse refinement (1 of a 2-step schedule) and the harmonizer.
+        let keyframe = fast.fullPassEvaluations(categories: 5) + 1
+        #expect(keyframe * 50 <= paper.fullPassEvaluations(categories: 5))
+    }
+
+    @Test func validationNamesTheOption() {
+        var s = SVIASettings(preset: .default)
+        s.workSize = (1000, 500)
+        #expect(throws: PlanError.self) { try s.validate() }
+        s = SVIASettings(preset: .default)
+        s.strength = 0
+        do { try s.validate(); Issue.record("strength 0 accepted") } catch {
+            #expect("\(error)".contains("--strength"))
+        }
+    }
+
+    @Test func promptsFileOverridesWhatItNamesAndRejectsUnknownCategories() throws {
+        let dir = NSTemporaryDirectory() + "svia-prompts-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let good = dir + "/p.json", bad = dir + "/bad.json", broken = dir + "/broken.json"
+        try #"{"categories": {"person": {"positive": "a pedestrian", "negative": "blur"}}}"#
+            .write(toFile: good, atomically: true, encoding: .utf8)
+        try #"{"categories": {"cat": {"positive": "x", "negative": "y"}}}"#.write(toFile: bad, atomically: true, encoding: .utf8)
+        try #"{"combined": {"positive": 3}}"#.write(toFile: broken, atomically: true, encoding: .utf8)
+        let p = try SVIAPrompts.load(path: good, over: .paper)
+        #expect(p.prompt(for: .person) == CategoryPrompt(positive: "a pedestrian", negative: "blur"))
+        #expect(p.prompt(for: .road) == SVIAPrompts.paper.prompt(for: .road))
+        for path in [bad, broken, dir + "/missing.json"] {
+            do { _ = try SVIAPrompts.load(path: path, over: .paper); Issue.record("\(path) accepted") } catch {
+                #expect("\(error)".contains(path))
+            }
+        }
+    }
+}
+
+@Suite struct SVIAMaskTests {
+    /// Every working pixel whose footprint holds a region pixel is covered, and coverage comes in whole cells.
+    @Test(arguments: [(97, 61, 64, 32, 8), (640, 480, 64, 32, 2), (50, 40, 64, 64, 8)])
+    func coverMaskCoversTheRegionInWholeCells(sw: Int, sh: Int, ww: Int, wh: Int, cell: Int) {
+        var mask = Mask(width: sw, height: sh)
+        // A thin diagonal line and a single pixel: what nearest-neighbour downscaling would lose.
+        for i in 0..<min(sw, sh) { mask.bits[i * sw + i] = 1 }
+        mask.bits[(sh - 1) * sw + sw / 2] = 1
+        let cover = SVIAPainter.coverMask(mask, width: ww, height: wh, cell: cell)
+        for y in 0..<sh {
+            for x in 0..<sw where mask[x, y] {
+                let wx = x * ww / sw, wy = y * wh / sh
+                #expect(cover[wx, wy], "region pixel \(x),\(y) not covered at \(wx),\(wy)")
+            }
+        }
+        for cy in stride(from: 0, to: wh, by: cell) {
+            for cx in stride(from: 0, to: ww, by: cell) {
+                let values = Set((cy..<min(wh, cy + cell)).flatMap { y in (cx..<min(ww, cx + cell)).map { cover[$0, y] } })
+                #expect(values.count == 1, "cell \(cx),\(cy) partly covered")
+            }
+        }
+        #expect(SVIAPainter.coverMask(Mask(width: sw, height: sh), width: ww, height: wh, cell: cell).isEmpty)
+    }
+
+    @Test func laplaceNoiseStaysInsideTheMaskAndIsSeeded() {
+        var img = RGBImage(width: 64, height: 64, fill: (128, 128, 128))
+        img[0, 0] = (0, 0, 0)
+        var mask = Mask(width: 64, height: 64)
+        for y in 16..<48 { for x in 16..<48 { mask.bits[y * 64 + x] = 1 } }
+        let a = SVIAPainter.laplaceNoised(img, inside: mask, scale: 64, seed: 7)
+        let b = SVIAPainter.laplaceNoised(img, inside: mask, scale: 64, seed: 7)
+        let c = SVIAPainter.laplaceNoised(img, inside: mask, scale: 64, seed: 8)
+        #expect(a == b && a != c)
+        var changed = 0, absSum = 0.0
+        for y in 0..<64 {
+            for x in 0..<64 {
+                if mask[x, y] {
+                    if a[x, y] != img[x, y] { changed += 1 }
+                    absSum += Double(abs(Int(a[x, y].0) - 128))
+                } else {
+                    #expect(a[x, y] == img[x, y])
+                }
+            }
+        }
+        #expect(changed > 32 * 32 * 9 / 10)
+        // Laplace(0, 64) has mean |x| = 64; clipping at 0 and 255 pulls it a little lower.
+        let meanAbs = absSum / Double(32 * 32)
+        #expect(meanAbs > 45 && meanAbs < 70, "mean |noise| \(meanAbs)")
+        #expect(SVIAPainter.laplaceNoised(img, inside: mask, scale: 0, seed: 7) == img)
+    }
+}
