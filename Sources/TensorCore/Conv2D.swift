@@ -13,7 +13,10 @@ public enum ConvWorkspace {
 /// A conv layer's weights and hyper-parameters, with the Winograd form of 3x3 stride-1 weights prepared
 /// once (at model load) instead of on every call.
 public struct Conv2DWeights: Sendable {
-    public let weight: Tensor  // [Cout, Cin/groups, kH, kW]
+    /// [Cout, Cin/groups, kH, kW]; empty when only the Winograd form is kept (`keepWeight: false`).
+    public let weight: Tensor
+    /// [Cout, Cin/groups, kH, kW].
+    public let weightShape: [Int]
     public let bias: Tensor?  // [Cout]
     public let stride: (Int, Int)
     public let padding: (Int, Int)
@@ -23,14 +26,18 @@ public struct Conv2DWeights: Sendable {
 
     /// `winograd: false` keeps 3x3 stride-1 layers on im2col (saves the transformed copy: 16/9 or 36/9 of
     /// the weights' size); `winogradTile` forces F(2x2) or F(4x4) output tiles instead of the default.
+    /// `keepWeight: false` drops the plain weights of a layer that has its Winograd form (the only form such a
+    /// layer uses), which saves their memory: a large model's 3x3 layers are most of its weights.
     public init(weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
-                dilation: (Int, Int) = (1, 1), groups: Int = 1, winograd: Bool = true, winogradTile: Int? = nil) {
+                dilation: (Int, Int) = (1, 1), groups: Int = 1, winograd: Bool = true, winogradTile: Int? = nil,
+                keepWeight: Bool = true) {
         precondition(weight.rank == 4, "conv2d: weight \(weight.shape) is not [Cout, Cin/groups, kH, kW]")
         precondition(groups >= 1 && weight.shape[0] % groups == 0, "conv2d: \(weight.shape[0]) outputs in \(groups) groups")
         precondition(stride.0 >= 1 && stride.1 >= 1 && dilation.0 >= 1 && dilation.1 >= 1 && padding.0 >= 0 && padding.1 >= 0,
                      "conv2d: bad stride \(stride), padding \(padding) or dilation \(dilation)")
         if let bias { precondition(bias.count == weight.shape[0], "conv2d: bias \(bias.shape) for \(weight.shape[0]) outputs") }
-        self.weight = weight.contiguous()
+        let plain = weight.contiguous()
+        self.weightShape = weight.shape
         self.bias = bias?.contiguous()
         self.stride = stride
         self.padding = padding
@@ -39,10 +46,11 @@ public struct Conv2DWeights: Sendable {
         let s = weight.shape
         if winograd && groups == 1 && s[2] == 3 && s[3] == 3 && stride == (1, 1) && dilation == (1, 1)
             && s[0] >= WinogradWeights.minChannels && s[1] >= WinogradWeights.minChannels {
-            self.winograd = WinogradWeights(weight: self.weight, m: winogradTile ?? WinogradWeights.defaultTile(cin: s[1], cout: s[0]))
+            self.winograd = WinogradWeights(weight: plain, m: winogradTile ?? WinogradWeights.defaultTile(cin: s[1], cout: s[0]))
         } else {
             self.winograd = nil
         }
+        self.weight = self.winograd != nil && !keepWeight ? Tensor(shape: [0], scalars: []) : plain
     }
 }
 
@@ -71,7 +79,7 @@ extension Tensor {
     }
 
     static func conv2d(_ input: Tensor, _ w: Conv2DWeights, im2colBytes: Int, winogradBytes: Int) -> Tensor {
-        let ws = w.weight.shape
+        let ws = w.weightShape
         precondition(input.rank == 4 && input.shape[1] == ws[1] * w.groups,
                      "conv2d: input \(input.shape) does not match weight \(ws) with groups \(w.groups)")
         let n = input.shape[0], cin = input.shape[1], h = input.shape[2], wd = input.shape[3]

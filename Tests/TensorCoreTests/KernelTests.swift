@@ -123,6 +123,13 @@ enum KernelTolerance {
         let blocked = Tensor.conv2d(x, prepared, im2colBytes: ConvWorkspace.im2colBytes,
                                     winogradBytes: 5 * 4 * (tile + 2) * (tile + 2) * (17 + 19))
         #expect(normalizedError(blocked, ref) < tol)
+        // Keeping only the Winograd form gives the same result, without the plain copy.
+        let lean = Conv2DWeights(weight: w, bias: b, padding: (padding, padding), winogradTile: tile, keepWeight: false)
+        #expect(lean.weight.count == 0 && lean.weightShape == w.shape)
+        #expect(Tensor.conv2d(x, lean).scalars == Tensor.conv2d(x, prepared).scalars)
+        // A layer without a Winograd form keeps its weights whatever `keepWeight` says.
+        let strided = Conv2DWeights(weight: w, bias: b, stride: (2, 2), padding: (padding, padding), keepWeight: false)
+        #expect(strided.winograd == nil && strided.weight.count == w.count)
     }
 
     @Test func convTransposeMatchesNaive() {

@@ -189,7 +189,7 @@ struct Conv2d: Sendable {
         let weight = try w.take("weight", [outChannels, inChannels, kernel, kernel])
         let b = bias ? try w.take("bias", [outChannels]) : nil
         weights = Conv2DWeights(weight: weight, bias: b, stride: (stride, stride), padding: (padding, padding),
-                                winograd: w.store.preparesKernels)
+                                winograd: w.store.preparesKernels, keepWeight: false)
     }
     func callAsFunction(_ x: Tensor) -> Tensor { Tensor.conv2d(x, weights) }
 }
