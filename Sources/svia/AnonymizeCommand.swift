@@ -301,18 +301,17 @@ struct AnonymizeCommand: ParsableCommand {
     }
 }
 
-/// Writes a whole file under a temporary name in the same folder, then renames it into place.
+/// Writes a whole file under a temporary name in the same folder, then renames it into place (rename(2)
+/// replaces an existing file atomically).
 enum AtomicFile {
     static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        let absolute = URL(fileURLWithPath: path).absoluteURL.standardizedFileURL
+        let tmp = absolute.deletingLastPathComponent().appendingPathComponent(".\(absolute.lastPathComponent).\(getpid()).tmp")
         try data.write(to: tmp)
-        do {
-            if FileManager.default.fileExists(atPath: url.path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp) }
-            else { try FileManager.default.moveItem(at: tmp, to: url) }
-        } catch {
+        if rename(tmp.path, absolute.path) != 0 {
+            let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: tmp)
-            throw error
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "\(path): \(reason)"])
         }
     }
 }

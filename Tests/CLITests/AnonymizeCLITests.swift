@@ -115,6 +115,25 @@ import Testing
     }
 }
 
+@Suite struct ReportFileTests {
+    /// A report named by a relative path is written, and written again over itself on a second run.
+    @Test func relativeReportPathIsWrittenAndReplaced() throws {
+        let s = try Scratch()
+        try StillImage.write(texture(width: 16, height: 16), to: s.file("in.png"))
+        _ = try s.mkdir("masks")
+        try StillImage.writeGray(carLabelMap(width: 16, height: 16, car: (2..<8, 2..<8)), to: s.file("masks/in.png"))
+        for run in 0..<2 {
+            let r = try CLI.run(["anonymize", "in.png", "--masks", "masks", "--method", "blur", "--detect", "none",
+                                 "-o", "out\(run).png", "--report", "report.json", "--quiet"], in: s.path)
+            #expect(r.status == 0, "\(r.stderr)")
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.file("report.json"))))
+            let files = (report as? [String: Any])?["files"] as? [[String: Any]]
+            #expect(files?.first?["output"] as? String == s.file("out\(run).png") || files?.first?["output"] as? String == "out\(run).png")
+        }
+        #expect(s.tree() == ["in.png", "masks/in.png", "out0.png", "out1.png", "report.json"])
+    }
+}
+
 @Suite(.serialized) struct BadInputCLITests {
     /// Runs anonymize on `input` and checks: non-zero exit, one clear line naming the file, no output left.
     func expectCleanFailure(_ s: Scratch, _ input: String, output: String? = nil, mentions: String) throws {
