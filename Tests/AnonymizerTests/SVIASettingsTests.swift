@@ -65,10 +65,17 @@ import Testing
         for i in 0..<min(sw, sh) { mask.bits[i * sw + i] = 1 }
         mask.bits[(sh - 1) * sw + sw / 2] = 1
         let cover = SVIAPainter.coverMask(mask, width: ww, height: wh, cell: cell)
+        // Resizing the painting back to the source reads working pixels within max(1, work/source) of each
+        // source pixel's centre: all of them must be painted.
+        let reachX = max(1, Double(ww) / Double(sw)), reachY = max(1, Double(wh) / Double(sh))
         for y in 0..<sh {
             for x in 0..<sw where mask[x, y] {
-                let wx = x * ww / sw, wy = y * wh / sh
-                #expect(cover[wx, wy], "region pixel \(x),\(y) not covered at \(wx),\(wy)")
+                let cx = (Double(x) + 0.5) * Double(ww) / Double(sw), cy = (Double(y) + 0.5) * Double(wh) / Double(sh)
+                for wy in max(0, Int(cy - reachY))...min(wh - 1, Int(cy + reachY)) {
+                    for wx in max(0, Int(cx - reachX))...min(ww - 1, Int(cx + reachX)) {
+                        #expect(cover[wx, wy], "region pixel \(x),\(y) reads unpainted \(wx),\(wy)")
+                    }
+                }
             }
         }
         for cy in stride(from: 0, to: wh, by: cell) {

@@ -119,7 +119,8 @@ public struct SVIAPainter: Sendable {
     // MARK: Stages
 
     /// A source-size region at the working size: every working pixel any of whose source pixels is inside,
-    /// grown by one pixel (for the resampling filter) and then to whole latent cells.
+    /// grown by the reach of the filter that resizes the painting back to the source (so no working pixel it
+    /// reads for a region pixel is outside the painted area) and then to whole latent cells.
     func coverMask(_ mask: Mask, width: Int, height: Int) -> Mask {
         Self.coverMask(mask, width: width, height: height, cell: cell)
     }
@@ -138,7 +139,9 @@ public struct SVIAPainter: Sendable {
                 if hit { small.bits[y * width + x] = 1 }
             }
         }
-        small = small.dilated(by: 1)
+        // Resizing back reads about max(1, work/source) working pixels on each side of a pixel's centre.
+        let reach = max(Double(width) / Double(mask.width), Double(height) / Double(mask.height), 1)
+        small = small.dilated(by: Int(reach.rounded(.up)) + 1)
         var aligned = Mask(width: width, height: height)
         for cy in stride(from: 0, to: height, by: c) {
             for cx in stride(from: 0, to: width, by: c) {
