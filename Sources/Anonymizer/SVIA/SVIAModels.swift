@@ -87,31 +87,32 @@ public struct SVIAModels: Sendable {
                 ? url.appendingPathComponent("vae") : url
             tiny = try wrap(t, componentFolder) { try AutoencoderTiny.load(componentFolder: componentFolder) }
         }
-        let inpaintFolder = try folder(settings.inpainterRepository)
-        let (inpainter, inpaintText) = try loadModel(settings.inpainterRepository, inpaintFolder, tiny: tiny)
-        var prompts: [String: PromptEmbedding] = [:]
-        let inpaintTokenizer = try wrap(settings.inpainterRepository, inpaintFolder.root) { try inpaintFolder.tokenizer() }
         func embed(_ p: CategoryPrompt, _ encoder: CLIPTextEncoder, _ tokenizer: CLIPTokenizer) -> PromptEmbedding {
             let states = encoder.embed([p.negative, p.positive], tokenizer: tokenizer).chunked(2, dim: 0)
             return PromptEmbedding(positive: states[1], negative: states[0])
         }
-        for category in PrivacyCategory.allCases {
-            prompts[category.rawValue] = embed(settings.prompts.prompt(for: category), inpaintText, inpaintTokenizer)
+        let sameModel = settings.harmonizerRepository == settings.inpainterRepository
+        // Each text encoder lives only while its prompts are encoded: the UNets need the memory.
+        let (inpainter, (prompts, sharedHarmonizerPrompt)) = try loadModel(
+            settings.inpainterRepository, folder(settings.inpainterRepository), tiny: tiny
+        ) { encoder, tokenizer in
+            var prompts: [String: PromptEmbedding] = [:]
+            for category in PrivacyCategory.allCases {
+                prompts[category.rawValue] = embed(settings.prompts.prompt(for: category), encoder, tokenizer)
+            }
+            prompts["combined"] = embed(settings.prompts.combined, encoder, tokenizer)
+            return (prompts, sameModel ? embed(settings.prompts.harmonizer, encoder, tokenizer) : nil)
         }
-        prompts["combined"] = embed(settings.prompts.combined, inpaintText, inpaintTokenizer)
 
         var harmonizer: DiffusionModel? = nil
-        var harmonizerPrompt: PromptEmbedding? = nil
+        var harmonizerPrompt: PromptEmbedding? = sharedHarmonizerPrompt
         if let h = settings.harmonizerRepository {
-            if h == settings.inpainterRepository {
+            if sameModel {
                 harmonizer = inpainter
-                harmonizerPrompt = embed(settings.prompts.harmonizer, inpaintText, inpaintTokenizer)
             } else {
-                let hf = try folder(h)
-                let (model, text) = try loadModel(h, hf, tiny: tiny)
-                harmonizer = model
-                let tokenizer = try wrap(h, hf.root) { try hf.tokenizer() }
-                harmonizerPrompt = embed(settings.prompts.harmonizer, text, tokenizer)
+                (harmonizer, harmonizerPrompt) = try loadModel(h, folder(h), tiny: tiny) { encoder, tokenizer in
+                    embed(settings.prompts.harmonizer, encoder, tokenizer)
+                }
             }
             if harmonizer!.unet.config.inChannels != harmonizer!.unet.config.outChannels {
                 throw SVIAModelError.unusable(repository: h, path: folders[h]?.path ?? "",
@@ -121,14 +122,16 @@ public struct SVIAModels: Sendable {
         return SVIAModels(inpainter: inpainter, harmonizer: harmonizer, inpaintPrompts: prompts, harmonizerPrompt: harmonizerPrompt)
     }
 
-    static func loadModel(_ repo: String, _ folder: DiffusersFolder,
-                          tiny: (any LatentAutoencoder)?) throws -> (DiffusionModel, CLIPTextEncoder) {
+    /// A model's UNet, autoencoder (its own, or `tiny`) and scheduler configuration, and what `encode` makes of
+    /// its text encoder and tokenizer (loaded first, and released before the UNet is loaded).
+    static func loadModel<T>(_ repo: String, _ folder: DiffusersFolder, tiny: (any LatentAutoencoder)?,
+                             encode: (CLIPTextEncoder, CLIPTokenizer) throws -> T) throws -> (DiffusionModel, T) {
         try wrap(repo, folder.root) {
+            let encoded = try encode(CLIPTextEncoder.load(folder), folder.tokenizer())
             let unet = try UNet2DCondition.load(folder)
             let autoencoder: any LatentAutoencoder = try tiny ?? AutoencoderKL.load(folder)
-            let text = try CLIPTextEncoder.load(folder)
             return (DiffusionModel(repository: repo, unet: unet, autoencoder: autoencoder,
-                                   scheduler: try folder.schedulerConfig()), text)
+                                   scheduler: try folder.schedulerConfig()), encoded)
         }
     }
 
