@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""PyTorch reference for the pipeline benchmark: the work of `svia anonymize --method svia --preset P` on one
+still, done with transformers + diffusers from the same bench hub (Scripts/bench/make_bench_hub.py).
+
+usage: pipeline_torch.py --case C --image STILL --preset P --work-size WxH --categories a,b,... [--steps N]
+
+Work, as the preset describes it (PRESETS below): resize the still to the work size; SegFormer-b0 forward and
+argmax; for each category svia inpainted (the list comes from svia's report of the same run) one inpaint
+pipeline call over that category's mask with the preset's model, sampler, steps and guidance; then one img2img
+harmonizer pass over the composite. `--steps N` lowers every stage's step count to N as svia's `--steps` does (an img2img stage still runs at
+least one denoising step).
+torch.set_num_threads(2), inference_mode, float32 (the fp16 files are upcast on load), one run like svia's.
+
+Prints {"case", "torch_s", "torch_cpu_s", "torch_peak_rss_mb", "torch_load_s", "torch_unet_evals"}: torch_s is
+load + run (imports excluded), torch_unet_evals counts UNet batch elements (a guided step is two).
+"""
+import argparse
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+import diffusers
+import torch
+import transformers
+
+assert torch.__version__.split("+")[0] == "2.15.0", torch.__version__
+assert diffusers.__version__ == "0.42.1" and transformers.__version__ == "5.23.0"
+
+SD2_INPAINT = "stabilityai/stable-diffusion-2-inpainting"
+SD2 = "stabilityai/stable-diffusion-2"
+TURBO = "stabilityai/sd-turbo"
+TAESD = "madebyollin/taesd"
+SEGFORMER = "nvidia/segformer-b0-finetuned-cityscapes-1024-1024"
+
+# Stage settings per preset. "steps" is the schedule length; img2img runs int(steps * strength) of them.
+PRESETS = {
+    "paper": {
+        "inpaint": dict(repo=SD2_INPAINT, steps=50, guidance=9.0, scheduler="ddim", eta=1.0, vae="kl"),
+        "harmonize": dict(repo=SD2, steps=50, strength=0.2, guidance=9.0, scheduler="ddim", eta=1.0, vae="kl"),
+    },
+}
+
+# Cityscapes train ids per category (svia's "privacy" mapping; "paper" uses the first id of each).
+CATEGORY_TRAIN_IDS = {"road": [0, 1], "vehicle": [13, 14, 15, 16, 17, 18], "person": [11, 12],
+                      "traffic-sign": [7, 6], "building": [2, 3, 4]}
+PROMPT = "masterpiece, realistic, cityscapes, street, {}, {}"
+NEGATIVE = "watermark, username, error, anime, nsfw, low quality, lowres, {}"
+HARMONIZE_PROMPT = "masterpiece, best quality, realistic, photo, street, cityscapes, traffic"
+HARMONIZE_NEGATIVE = "watermark, username, error, anime, nsfw, low quality, lowres, bad face"
+
+
+def scheduler_for(pipe, name):
+    from diffusers import DDIMScheduler, EulerAncestralDiscreteScheduler
+    cls = {"ddim": DDIMScheduler, "euler_a": EulerAncestralDiscreteScheduler}[name]
+    return cls.from_config(pipe.scheduler.config)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--case", required=True)
+    p.add_argument("--image", required=True)
+    p.add_argument("--preset", required=True)
+    p.add_argument("--work-size", default="1024x512")
+    p.add_argument("--categories", required=True)
+    p.add_argument("--steps", type=int)
+    a = p.parse_args()
+    if a.preset not in PRESETS:
+        raise SystemExit(f"pipeline_torch.py: no reference for preset {a.preset}")
+    preset = {k: dict(v) for k, v in PRESETS[a.preset].items()}
+    if a.steps:
+        for stage in preset.values():
+            stage["steps"] = min(stage["steps"], a.steps)
+    width, height = (int(v) for v in a.work_size.split("x"))
+    categories = [c for c in a.categories.split(",") if c]
+    torch.set_num_threads(2)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    from diffusers import AutoencoderTiny, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline
+    from PIL import Image
+    from transformers import SegformerForSemanticSegmentation
+
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    load = dict(torch_dtype=torch.float32, variant="fp16", local_files_only=True)
+    segformer = SegformerForSemanticSegmentation.from_pretrained(SEGFORMER, local_files_only=True).eval()
+    inpaint = StableDiffusionInpaintPipeline.from_pretrained(preset["inpaint"]["repo"], safety_checker=None, **load)
+    harm_repo = preset["harmonize"]["repo"]
+    if harm_repo == preset["inpaint"]["repo"] and "Inpaint" not in type(inpaint).__name__:
+        harmonize = StableDiffusionImg2ImgPipeline(**inpaint.components)
+    else:
+        harmonize = StableDiffusionImg2ImgPipeline.from_pretrained(harm_repo, safety_checker=None, **load)
+    for pipe, stage in ((inpaint, preset["inpaint"]), (harmonize, preset["harmonize"])):
+        pipe.scheduler = scheduler_for(pipe, stage["scheduler"])
+        if stage["vae"] == "tiny":
+            pipe.vae = AutoencoderTiny.from_pretrained(TAESD, torch_dtype=torch.float32, local_files_only=True)
+        pipe.set_progress_bar_config(disable=True)
+    evals = [0]
+    for unet in {id(inpaint.unet): inpaint.unet, id(harmonize.unet): harmonize.unet}.values():
+        unet.register_forward_pre_hook(lambda m, args, kw: evals.__setitem__(0, evals[0] + args[0].shape[0]),
+                                       with_kwargs=True)
+    load_s = time.perf_counter() - t0
+
+    with torch.inference_mode():
+        image = Image.open(a.image).convert("RGB").resize((width, height), Image.LANCZOS)
+        pixels = torch.from_numpy(__import__("numpy").asarray(image).copy()).permute(2, 0, 1).float() / 255
+        mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
+        std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
+        logits = segformer(pixel_values=((pixels - mean) / std)[None]).logits
+        classes = torch.nn.functional.interpolate(logits, size=(height, width), mode="bilinear").argmax(1)[0]
+        result = image
+        for category in categories:
+            mask = torch.isin(classes, torch.tensor(CATEGORY_TRAIN_IDS[category]))
+            mask_image = Image.fromarray((mask.numpy() * 255).astype("uint8"))
+            person = category == "person"
+            s = preset["inpaint"]
+            out = inpaint(prompt=PROMPT.format(category, "real" if person else "no_humans"),
+                          negative_prompt=NEGATIVE.format("no_humans" if person else "human"),
+                          image=result, mask_image=mask_image, height=height, width=width,
+                          num_inference_steps=s["steps"], guidance_scale=s["guidance"], eta=s.get("eta", 0.0),
+                          generator=torch.Generator().manual_seed(19260817)).images[0]
+            keep = Image.fromarray(((~mask).numpy() * 255).astype("uint8"))
+            result = Image.composite(result, out, keep)
+        s = preset["harmonize"]
+        if s.get("strength", 0) > 0:
+            # At least one denoising step: diffusers refuses a schedule that int(steps * strength) empties.
+            steps = max(s["steps"], math.ceil(1 / s["strength"] - 1e-9))
+            result = harmonize(prompt=HARMONIZE_PROMPT, negative_prompt=HARMONIZE_NEGATIVE, image=result,
+                               strength=s["strength"], num_inference_steps=steps, guidance_scale=s["guidance"],
+                               eta=s.get("eta", 0.0), generator=torch.Generator().manual_seed(42)).images[0]
+    total = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"case": a.case, "torch_s": round(total, 3), "torch_cpu_s": round(time.process_time() - cpu0, 1),
+                      "torch_peak_rss_mb": round(peak, 1), "torch_load_s": round(load_s, 3),
+                      "torch_unet_evals": evals[0]}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
