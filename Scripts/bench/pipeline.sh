@@ -9,7 +9,8 @@
 # svia_s / peak_rss_mb: wall time and maximum RSS of the whole svia process (/usr/bin/time -v), model loading
 # included. Fields and the est_full_s formula: Scripts/bench/pipeline_lines.py. Then one line comparing fast's UNet
 # evaluations per video frame with paper's at full steps (ratio; target 1/50).
-# Reference (same run, after svia, on the still, presets with an entry in pipeline_torch.py): diffusers +
+# Reference (same run, after svia, on the still, for the presets in SVIA_BENCH_REF_PRESETS, default "default
+# fast"; paper also has one in pipeline_torch.py but doubles the run time): diffusers +
 # transformers doing the same work (segmenter, one inpaint call per category svia inpainted, harmonizer) with the
 # same steps; ratio = ref_s / svia_s. Cases without a comparable reference keep ref null.
 #
@@ -83,7 +84,7 @@ if [ "${SVIA_BENCH_REF:-1}" != 0 ]; then
   while read -r line; do
     read -r case preset steps categories < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1])
 print(r["case"], r["preset"], r["steps"], ",".join(r["categories"]) or "-")' "$line")
-    [[ "$case" == still_* ]] || continue
+    [[ "$case" == still_* ]] && [[ " ${SVIA_BENCH_REF_PRESETS:-default fast} " == *" $preset "* ]] || continue
     [ "$categories" = - ] && categories=""
     step_args=()
     [ "$steps" != full ] && step_args=(--steps "$steps")

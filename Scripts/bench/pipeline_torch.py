@@ -83,7 +83,7 @@ def main():
     from transformers import SegformerForSemanticSegmentation
 
     cpu0, t0 = time.process_time(), time.perf_counter()
-    load = dict(torch_dtype=torch.float32, variant="fp16", local_files_only=True)
+    load = dict(dtype=torch.float32, variant="fp16", local_files_only=True)
     segformer = SegformerForSemanticSegmentation.from_pretrained(SEGFORMER, local_files_only=True).eval()
     inpaint = StableDiffusionInpaintPipeline.from_pretrained(preset["inpaint"]["repo"], safety_checker=None, **load)
     harm_repo = preset["harmonize"]["repo"]
@@ -94,7 +94,7 @@ def main():
     for pipe, stage in ((inpaint, preset["inpaint"]), (harmonize, preset["harmonize"])):
         pipe.scheduler = scheduler_for(pipe, stage["scheduler"])
         if stage["vae"] == "tiny":
-            pipe.vae = AutoencoderTiny.from_pretrained(TAESD, torch_dtype=torch.float32, local_files_only=True)
+            pipe.vae = AutoencoderTiny.from_pretrained(TAESD, dtype=torch.float32, local_files_only=True)
         pipe.set_progress_bar_config(disable=True)
     evals = [0]
     for unet in {id(inpaint.unet): inpaint.unet, id(harmonize.unet): harmonize.unet}.values():
