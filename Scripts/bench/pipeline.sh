@@ -21,7 +21,8 @@
 # Knobs: SVIA_BENCH_CASES (default "still_paper still_default still_fast clip_default clip_fast"; clip_paper is
 # also known), SVIA_BENCH_FRAMES (clip length, default 4), SVIA_BENCH_STILL (SampleClips/scenetext05.jpg),
 # SVIA_BENCH_CLIP (SampleClips/vtest.mp4), SVIA_BENCH_WORK_SIZE (1024x512), SVIA_BENCH_REF=0 skips the reference,
-# SVIA_BENCH_DIR keeps outputs and reports there.
+# SVIA_BENCH_DIR keeps outputs and reports there, SVIA_BENCH_SVIA runs that svia binary instead of building one
+# (Scripts/bench/pipeline_selftest.sh checks this script with stand-ins for svia and the reference).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
@@ -48,9 +49,13 @@ if [ ! -x "$PY" ]; then
 fi
 "$PY" Scripts/bench/make_bench_hub.py "$HUB" >&2
 
-echo "pipeline bench: building svia (release)" >&2
-swift build -c release --product svia >&2
-SVIA="$(swift build -c release --show-bin-path)/svia"
+if [ -n "${SVIA_BENCH_SVIA:-}" ]; then
+  SVIA=$SVIA_BENCH_SVIA
+else
+  echo "pipeline bench: building svia (release)" >&2
+  swift build -c release --product svia >&2
+  SVIA="$(swift build -c release --show-bin-path)/svia"
+fi
 
 if [ -n "${SVIA_BENCH_DIR:-}" ]; then WORK=$SVIA_BENCH_DIR; mkdir -p "$WORK"; else WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT; fi
 clip="$WORK/clip.mp4"
