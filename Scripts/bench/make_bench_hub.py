@@ -55,7 +55,7 @@ CONFIGS = os.path.join(ROOT, "Tests", "NetworksTests", "Fixtures", "diffusion", 
 sys.path.insert(0, os.path.join(ROOT, "Scripts", "fixtures"))
 from make_tokenizer_fixtures import write_sd2_tokenizer_folder  # noqa: E402
 
-FORMAT = 1  # bump when the contents change
+FORMAT = 2  # bump when the contents change
 VERSIONS = {"format": FORMAT, "torch": torch.__version__, "diffusers": diffusers.__version__,
             "transformers": transformers.__version__, "safetensors": safetensors.__version__,
             "huggingface_hub": huggingface_hub.__version__}
@@ -170,6 +170,16 @@ class Hub:
         return snap
 
 
+def check_keys(component, state):
+    """The weights carry exactly the checkpoint names and shapes of the real SD 2 components."""
+    with open(os.path.join(ROOT, "Tests", "NetworksTests", "Fixtures", "diffusion", "sd2_keys.json")) as f:
+        expected = json.load(f)["keys"][component]
+    found = {k: list(v.shape) for k, v in state.items()}
+    if component == "unet":  # the fixture lists the inpainting UNet; the 4-channel one differs in conv_in only
+        found["conv_in.weight"][1] = expected["conv_in.weight"][1]
+    assert found == expected, (component, sorted(set(found) ^ set(expected))[:5])
+
+
 def half(state):
     return {k: v.detach().to(torch.float16).contiguous() for k, v in state.items()}
 
@@ -184,6 +194,7 @@ def unet_weights(model):
     unet = UNet2DConditionModel.from_config(bare(fixture_config(model, "unet")))
     state = half(unet.state_dict())
     del unet
+    check_keys("unet", state)
     return state
 
 
@@ -205,11 +216,13 @@ def build(hub_dir):
     text_encoder = CLIPTextModel(CLIPTextConfig(**te_config))
     te_state = half({k: v for k, v in text_encoder.state_dict().items()})
     del text_encoder
+    check_keys("text_encoder", te_state)
     print("make_bench_hub: vae", file=sys.stderr, flush=True)
     torch.manual_seed(4)
     vae = AutoencoderKL.from_config(bare(fixture_config("stable-diffusion-2-inpainting", "vae")))
     vae_state = half(vae.state_dict())
     del vae
+    check_keys("vae", vae_state)
 
     te_etag = vae_etag = None
     unet_etags = {}
@@ -254,16 +267,21 @@ def build(hub_dir):
     with torch.no_grad():
         bias = segformer.decode_head.classifier.bias
         bias.copy_(torch.tensor([0.0 if n in SEGFORMER_PICKED else -100.0 for n in CITYSCAPES]))
+    # save_pretrained writes the checkpoint key names (segformer.encoder.*), which differ from the module names
+    # transformers 5 uses in memory (segformer.stages.*).
     with tempfile.TemporaryDirectory() as d:
-        seg_config.save_pretrained(d)
+        segformer.save_pretrained(d)
         seg_json = json.load(open(os.path.join(d, "config.json")))
+        from safetensors.torch import load_file
+        seg_state = load_file(os.path.join(d, "model.safetensors"))
+    assert "segformer.encoder.patch_embeddings.0.proj.weight" in seg_state, sorted(seg_state)[:5]
     hub.add_bytes(SEGFORMER, "config.json", json_bytes(seg_json))
     hub.add_bytes(SEGFORMER, "preprocessor_config.json", json_bytes({
         "do_normalize": True, "do_reduce_labels": False, "do_rescale": True, "do_resize": True,
         "image_mean": [0.485, 0.456, 0.406], "image_processor_type": "SegformerImageProcessor",
         "image_std": [0.229, 0.224, 0.225], "resample": 2, "rescale_factor": 1 / 255,
         "size": {"height": 1024, "width": 1024}}))
-    hub.add_weights(SEGFORMER, "model.safetensors", full(segformer.state_dict()))
+    hub.add_weights(SEGFORMER, "model.safetensors", full(seg_state))
     hub.finish(SEGFORMER)
 
 
