@@ -53,8 +53,8 @@ HARMONIZE_NEGATIVE = "watermark, username, error, anime, nsfw, low quality, lowr
 
 
 def scheduler_for(pipe, name):
-    from diffusers import DDIMScheduler, EulerAncestralDiscreteScheduler
-    cls = {"ddim": DDIMScheduler, "euler_a": EulerAncestralDiscreteScheduler}[name]
+    from diffusers import DDIMScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler
+    cls = {"ddim": DDIMScheduler, "euler": EulerDiscreteScheduler, "euler_a": EulerAncestralDiscreteScheduler}[name]
     return cls.from_config(pipe.scheduler.config)
 
 
