@@ -14,10 +14,14 @@ Tests/NetworksTests/Fixtures/diffusion/configs/ with diffusers/transformers' own
 
 Layout is huggingface_hub's: models--ORG--NAME/{blobs/<etag>, snapshots/<commit>/<path> -> ../../blobs/<etag>,
 refs/main}, where a weights file's etag is its SHA-256 (Git LFS) and any other file's is its Git blob SHA-1, as
-the Hub serves them. The UNet, VAE and text encoder weights are written once as the `fp16` variant
-(`*.fp16.safetensors`, half the disk of float32) and hard-linked between repositories with the same
-architecture: stable-diffusion-2 and sd-turbo share one UNet blob, all three SD repositories share the VAE and
-text-encoder blobs. About 4.3 GB in all. TAESD and SegFormer are small and stored as float32.
+the Hub serves them (so `svia models verify` can re-hash them). Each repository holds exactly the files that
+Models/catalog.json lists for it (what `svia models fetch` would download), in the snapshot of the catalog's pinned
+commit, and refs/main names that commit; an unpinned entry (SegFormer, "main") gets a commit derived from its files.
+The catalog decides float32 or fp16 per file (stable-diffusion-2-inpainting: float32; stable-diffusion-2: fp16
+UNet, float32 text encoder and VAE; sd-turbo: fp16). Every float32 file holds float16-representable values, so a
+component's float32 and fp16 files hold the same weights. Equal files are written once and hard-linked between
+repositories: stable-diffusion-2 and sd-turbo share the 4-channel UNet, the three SD repositories one text encoder
+and one VAE (per dtype). About 7.8 GB on disk.
 
 The SegFormer's classifier biases are set so that argmax picks among road, building, traffic sign, vegetation,
 sky, person and car (the random features then decide between them per pixel): an untouched random head tends to
@@ -27,9 +31,9 @@ The tokenizer folders hold CLIP's real vocabulary (49408 tokens) and merges, bui
 Tests/NetworksTests/Fixtures/diffusion/bpe_simple_vocab_16e6.txt.gz exactly as Scripts/fixtures/
 make_tokenizer_fixtures.py does, with SD 2's tokenizer_config.json / special_tokens_map.json (pad "!").
 
-Idempotent: a stamp file beside the cache (HUB.stamp.json, holding the versions below; outside HUB so that the
-cache holds nothing huggingface_hub does not expect) makes a second run a no-op; without it the five repositories
-are rebuilt (their folders only, nothing else under HUB is touched).
+Idempotent: a stamp file beside the cache (HUB.stamp.json, holding the versions below and the catalog's SHA-256;
+outside HUB so that the cache holds nothing huggingface_hub does not expect) makes a second run a no-op; without it
+the five repositories are rebuilt (their folders only, nothing else under HUB is touched).
 """
 import hashlib
 import json
@@ -52,13 +56,15 @@ assert safetensors.__version__ == "0.8.0", safetensors.__version__
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CONFIGS = os.path.join(ROOT, "Tests", "NetworksTests", "Fixtures", "diffusion", "configs")
+CATALOG = os.path.join(ROOT, "Models", "catalog.json")
 sys.path.insert(0, os.path.join(ROOT, "Scripts", "fixtures"))
 from make_tokenizer_fixtures import write_sd2_tokenizer_folder  # noqa: E402
 
-FORMAT = 2  # bump when the contents change
+FORMAT = 3  # bump when the contents change
 VERSIONS = {"format": FORMAT, "torch": torch.__version__, "diffusers": diffusers.__version__,
             "transformers": transformers.__version__, "safetensors": safetensors.__version__,
-            "huggingface_hub": huggingface_hub.__version__}
+            "huggingface_hub": huggingface_hub.__version__,
+            "catalog_sha256": hashlib.sha256(open(CATALOG, "rb").read()).hexdigest()}
 
 SD_REPOS = {
     "stabilityai/stable-diffusion-2-inpainting": "stable-diffusion-2-inpainting",
@@ -149,11 +155,12 @@ class Hub:
         self.files.setdefault(repo, {})[path] = etag
         return etag
 
-    def finish(self, repo):
-        """Snapshot symlinks and refs/main; the commit id is a digest of the file list."""
+    def finish(self, repo, commit=None):
+        """Snapshot symlinks and refs/main. The commit is the catalog's pinned one, else a digest of the files."""
         files = self.files[repo]
-        manifest = "".join(f"{p} {e}\n" for p, e in sorted(files.items())).encode()
-        commit = hashlib.sha1(b"svia-bench-hub\0" + manifest).hexdigest()
+        if commit is None:
+            manifest = "".join(f"{p} {e}\n" for p, e in sorted(files.items())).encode()
+            commit = hashlib.sha1(b"svia-bench-hub\0" + manifest).hexdigest()
         snap = os.path.join(self.repo_dir(repo), "snapshots", commit)
         for path, etag in files.items():
             link = os.path.join(snap, path)
@@ -180,26 +187,42 @@ def check_keys(component, state):
     assert found == expected, (component, sorted(set(found) ^ set(expected))[:5])
 
 
-def half(state):
-    return {k: v.detach().to(torch.float16).contiguous() for k, v in state.items()}
+def rounded(state):
+    """float32 tensors holding float16-representable values: the float32 and fp16 files hold the same weights."""
+    return {k: v.detach().to(torch.float16).to(torch.float32).contiguous() for k, v in state.items()}
 
 
-def full(state):
-    return {k: v.detach().to(torch.float32).contiguous() for k, v in state.items()}
+def cast(state, dtype):
+    return {k: v.to(dtype).contiguous() for k, v in state.items()}
 
 
-def unet_weights(model):
+def unet_state(model):
     from diffusers import UNet2DConditionModel
     torch.manual_seed(1 if model == "stable-diffusion-2-inpainting" else 2)
     unet = UNet2DConditionModel.from_config(bare(fixture_config(model, "unet")))
-    state = half(unet.state_dict())
+    state = rounded(unet.state_dict())
     del unet
     check_keys("unet", state)
     return state
 
 
+def catalog():
+    """The catalog entries of the benchmark's repositories, by hub id."""
+    with open(CATALOG) as f:
+        entries = {m["repository"]: m for m in json.load(f)["models"]}
+    missing = [r for r in list(SD_REPOS) + [TAESD, SEGFORMER] if r not in entries]
+    assert not missing, f"{CATALOG} lacks {missing}"
+    return entries
+
+
+def pinned(entry):
+    rev = entry["revision"]
+    return rev if len(rev) == 40 and all(c in "0123456789abcdef" for c in rev) else None
+
+
 def build(hub_dir):
     hub = Hub(hub_dir)
+    entries = catalog()
     from diffusers import AutoencoderKL, AutoencoderTiny
     from transformers import CLIPTextConfig, CLIPTextModel, SegformerConfig, SegformerForSemanticSegmentation
 
@@ -214,48 +237,59 @@ def build(hub_dir):
     torch.manual_seed(3)
     te_config = bare(fixture_config("stable-diffusion-2-inpainting", "text_encoder"))
     text_encoder = CLIPTextModel(CLIPTextConfig(**te_config))
-    te_state = half({k: v for k, v in text_encoder.state_dict().items()})
+    states = {"text_encoder": rounded(text_encoder.state_dict())}
     del text_encoder
-    check_keys("text_encoder", te_state)
+    check_keys("text_encoder", states["text_encoder"])
     print("make_bench_hub: vae", file=sys.stderr, flush=True)
     torch.manual_seed(4)
     vae = AutoencoderKL.from_config(bare(fixture_config("stable-diffusion-2-inpainting", "vae")))
-    vae_state = half(vae.state_dict())
+    states["vae"] = rounded(vae.state_dict())
     del vae
-    check_keys("vae", vae_state)
+    check_keys("vae", states["vae"])
 
-    te_etag = vae_etag = None
-    unet_etags = {}
+    written = {}  # (state key, dtype) -> sha256, so that equal files are written once and hard-linked
+    unet_for = None
     for repo, model in SD_REPOS.items():
-        for name, data in tokenizer.items():
-            hub.add_bytes(repo, "tokenizer/" + name, data)
-        index = fixture_config(model, "model_index")
-        hub.add_bytes(repo, "model_index.json", json_bytes(index))
-        hub.add_bytes(repo, "scheduler/scheduler_config.json", json_bytes(fixture_config(model, "scheduler")))
-        te = dict(fixture_config(model, "text_encoder"), architectures=["CLIPTextModel"])
-        hub.add_bytes(repo, "text_encoder/config.json", json_bytes(te))
-        te_etag = hub.add_weights(repo, "text_encoder/model.fp16.safetensors", te_etag or te_state)
-        hub.add_bytes(repo, "vae/config.json", json_bytes(fixture_config(model, "vae")))
-        vae_etag = hub.add_weights(repo, "vae/diffusion_pytorch_model.fp16.safetensors", vae_etag or vae_state)
         unet_config = fixture_config(model, "unet")
-        hub.add_bytes(repo, "unet/config.json", json_bytes(unet_config))
-        kind = unet_config["in_channels"]
-        if kind not in unet_etags:
-            print(f"make_bench_hub: unet for {repo} ({kind} input channels)", file=sys.stderr, flush=True)
-            unet_etags[kind] = hub.add_weights(repo, "unet/diffusion_pytorch_model.fp16.safetensors",
-                                               unet_weights(model))
-        else:
-            hub.add_weights(repo, "unet/diffusion_pytorch_model.fp16.safetensors", unet_etags[kind])
-        hub.finish(repo)
-    del te_state, vae_state
+        unet_key = ("unet", unet_config["in_channels"])
+        if unet_for != unet_key:
+            print(f"make_bench_hub: unet for {repo} ({unet_key[1]} input channels)", file=sys.stderr, flush=True)
+            states.pop("unet", None)
+            states["unet"] = unet_state(model)
+            unet_for = unet_key
+        configs = {
+            "model_index.json": fixture_config(model, "model_index"),
+            "scheduler/scheduler_config.json": fixture_config(model, "scheduler"),
+            "text_encoder/config.json": dict(fixture_config(model, "text_encoder"), architectures=["CLIPTextModel"]),
+            "vae/config.json": fixture_config(model, "vae"),
+            "unet/config.json": unet_config,
+        }
+        for path in entries[repo]["files"]:
+            folder, name = path.split("/", 1) if "/" in path else ("", path)
+            if path in configs:
+                hub.add_bytes(repo, path, json_bytes(configs[path]))
+            elif folder == "tokenizer" and name in tokenizer:
+                hub.add_bytes(repo, path, tokenizer[name])
+            elif folder in states and name.endswith(".safetensors"):
+                dtype = torch.float16 if name.endswith(".fp16.safetensors") else torch.float32
+                key = (unet_key if folder == "unet" else folder, dtype)
+                if key in written:
+                    hub.add_weights(repo, path, written[key])
+                else:
+                    written[key] = hub.add_weights(repo, path, cast(states[folder], dtype))
+            else:
+                raise SystemExit(f"make_bench_hub: the catalog lists {repo} {path}, which this script cannot make")
+        hub.finish(repo, pinned(entries[repo]))
+    del states
 
     print("make_bench_hub: taesd, segformer", file=sys.stderr, flush=True)
     torch.manual_seed(5)
     taesd_config = fixture_config("taesd", "vae")
     taesd = AutoencoderTiny.from_config(bare(taesd_config))
     hub.add_bytes(TAESD, "config.json", json_bytes(taesd_config))
-    hub.add_weights(TAESD, "diffusion_pytorch_model.safetensors", full(taesd.state_dict()))
-    hub.finish(TAESD)
+    assert entries[TAESD]["files"] == ["config.json", "diffusion_pytorch_model.safetensors"], entries[TAESD]
+    hub.add_weights(TAESD, "diffusion_pytorch_model.safetensors", cast(taesd.state_dict(), torch.float32))
+    hub.finish(TAESD, pinned(entries[TAESD]))
 
     torch.manual_seed(6)
     seg_config = SegformerConfig(
@@ -276,13 +310,9 @@ def build(hub_dir):
         seg_state = load_file(os.path.join(d, "model.safetensors"))
     assert "segformer.encoder.patch_embeddings.0.proj.weight" in seg_state, sorted(seg_state)[:5]
     hub.add_bytes(SEGFORMER, "config.json", json_bytes(seg_json))
-    hub.add_bytes(SEGFORMER, "preprocessor_config.json", json_bytes({
-        "do_normalize": True, "do_reduce_labels": False, "do_rescale": True, "do_resize": True,
-        "image_mean": [0.485, 0.456, 0.406], "image_processor_type": "SegformerImageProcessor",
-        "image_std": [0.229, 0.224, 0.225], "resample": 2, "rescale_factor": 1 / 255,
-        "size": {"height": 1024, "width": 1024}}))
-    hub.add_weights(SEGFORMER, "model.safetensors", full(seg_state))
-    hub.finish(SEGFORMER)
+    assert entries[SEGFORMER]["files"] == ["config.json", "model.safetensors"], entries[SEGFORMER]
+    hub.add_weights(SEGFORMER, "model.safetensors", cast(seg_state, torch.float32))
+    hub.finish(SEGFORMER, pinned(entries[SEGFORMER]))
 
 
 def main():

@@ -14,13 +14,15 @@
 # transformers doing the same work (segmenter, one inpaint call per category svia inpainted, harmonizer) with the
 # same steps; ratio = ref_s / svia_s. Cases without a comparable reference keep ref null.
 #
-# Step counts: the paper preset costs 520 UNet evaluations per frame at full settings (~20 s each on these
-# 2-core machines), so presets whose full step count is above SVIA_BENCH_STEPS (default 1) run with --steps
-# SVIA_BENCH_STEPS and the case name says so (still_paper_steps1); est_full_s estimates the full-step time.
-# SVIA_BENCH_FULL=1 runs every preset at its own step count.
-# Knobs: SVIA_BENCH_CASES (default "still_paper still_default still_fast clip_default clip_fast"; clip_paper is
-# also known), SVIA_BENCH_FRAMES (clip length, default 4), SVIA_BENCH_STILL (SampleClips/scenetext05.jpg),
-# SVIA_BENCH_CLIP (SampleClips/vtest.mp4), SVIA_BENCH_WORK_SIZE (1024x512), SVIA_BENCH_REF=0 skips the reference,
+# Step counts: the presets' full schedules are expensive here (paper: 520 UNet evaluations per picture, each
+# ~10-20 s on these 2-core machines), so a preset whose inpainting schedule is longer than SVIA_BENCH_STEPS
+# (default 1) runs with `--steps S --harmonizer-steps ceil(S / strength)` (both stages take S denoising steps) and
+# its case name says so (still_paper_steps1); est_full_s estimates the full run (formula in pipeline_lines.py).
+# SVIA_BENCH_FULL=1 runs every preset at its own schedule. fast (1 step) always runs in full.
+# Cases: SVIA_BENCH_CASES, default "still_paper still_default still_fast clip_fast" (~30 min here); clip_default
+# and clip_paper are known too (a keyframe costs as much as a still, then every frame a reuse pass). Other knobs:
+# SVIA_BENCH_FRAMES (clip length, default 4), SVIA_BENCH_STILL (SampleClips/scenetext05.jpg), SVIA_BENCH_CLIP
+# (SampleClips/vtest.mp4), SVIA_BENCH_WORK_SIZE (1024x512), SVIA_BENCH_REF=0 skips the reference,
 # SVIA_BENCH_DIR keeps outputs and reports there, SVIA_BENCH_SVIA runs that svia binary instead of building one
 # (Scripts/bench/pipeline_selftest.sh checks this script with stand-ins for svia and the reference).
 set -euo pipefail
@@ -34,11 +36,7 @@ FRAMES="${SVIA_BENCH_FRAMES:-4}"
 STILL="${SVIA_BENCH_STILL:-SampleClips/scenetext05.jpg}"
 CLIP="${SVIA_BENCH_CLIP:-SampleClips/vtest.mp4}"
 WORK_SIZE="${SVIA_BENCH_WORK_SIZE:-1024x512}"
-read -r -a CASES <<<"${SVIA_BENCH_CASES:-still_paper still_default still_fast clip_default clip_fast}"
-
-# Each preset's own step count (the longest schedule of its diffusion stages); a run at fewer steps scales its
-# UNet evaluations by FULL_STEPS / steps for est_full_s.
-declare -A FULL_STEPS=([paper]=50 [default]=50 [fast]=1)
+read -r -a CASES <<<"${SVIA_BENCH_CASES:-still_paper still_default still_fast clip_fast}"
 
 for tool in ffmpeg /usr/bin/time python3; do
   command -v "$tool" >/dev/null || { echo "pipeline bench: $tool is required" >&2; exit 1; }
@@ -68,10 +66,11 @@ for spec in "${CASES[@]}"; do
   kind=${spec%%_*} preset=${spec#*_}
   case "$kind" in still) input=$STILL ext=${STILL##*.} ;; clip) input=$clip ext=mp4 ;;
     *) echo "pipeline bench: unknown case $spec" >&2; exit 2 ;; esac
-  args=() run_steps=full case=$spec
-  if [ "$FULL" != 1 ] && [ "${FULL_STEPS[$preset]:?unknown preset $preset}" -gt "$STEPS" ]; then
-    args=(--steps "$STEPS") run_steps=$STEPS case="${spec}_steps$STEPS"
+  args=() steps_opt=() case=$spec
+  if [ "$FULL" != 1 ]; then
+    read -r -a args <<<"$(python3 Scripts/bench/pipeline_lines.py run-args "$preset" "$STEPS")"
   fi
+  if [ ${#args[@]} -gt 0 ]; then steps_opt=(--steps "$STEPS") case="${spec}_steps$STEPS"; fi
   out="$WORK/$case.$ext" report="$WORK/$case.report.json" timev="$WORK/$case.time"
   echo "pipeline bench: $case" >&2
   if ! HF_HUB_CACHE="$HUB" /usr/bin/time -v -o "$timev" "$SVIA" anonymize "$input" -o "$out" --method svia \
@@ -80,19 +79,20 @@ for spec in "${CASES[@]}"; do
     continue
   fi
   python3 Scripts/bench/pipeline_lines.py line --case "$case" --report "$report" --time "$timev" \
-    --preset "$preset" --work-size "$WORK_SIZE" --run-steps "$run_steps" --full-steps "${FULL_STEPS[$preset]}" \
-    >>"$WORK/svia.jsonl"
+    --preset "$preset" --work-size "$WORK_SIZE" "${steps_opt[@]}" >>"$WORK/svia.jsonl"
 done
 
 # References after svia, so that nothing of theirs runs while svia is timed.
 if [ "${SVIA_BENCH_REF:-1}" != 0 ]; then
   while read -r line; do
-    read -r case preset steps categories < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1])
-print(r["case"], r["preset"], r["steps"], ",".join(r["categories"]) or "-")' "$line")
+    read -r case preset full categories < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1])
+print(r["case"], r["preset"], r["steps"]["full"], ",".join(r["categories"]) or "-")' "$line")
     [[ "$case" == still_* ]] && [[ " ${SVIA_BENCH_REF_PRESETS:-default fast} " == *" $preset "* ]] || continue
     [ "$categories" = - ] && categories=""
     step_args=()
-    [ "$steps" != full ] && step_args=(--steps "$steps")
+    if [ "$full" = False ]; then
+      read -r -a step_args <<<"$(python3 Scripts/bench/pipeline_lines.py run-args "$preset" "$STEPS")"
+    fi
     echo "pipeline bench: reference $case" >&2
     HF_HUB_CACHE="$HUB" HF_HUB_OFFLINE=1 "$PY" Scripts/bench/pipeline_torch.py --case "$case" --image "$STILL" \
       --preset "$preset" --work-size "$WORK_SIZE" --categories "$categories" "${step_args[@]}" \

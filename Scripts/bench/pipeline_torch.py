@@ -2,13 +2,16 @@
 """PyTorch reference for the pipeline benchmark: the work of `svia anonymize --method svia --preset P` on one
 still, done with transformers + diffusers from the same bench hub (Scripts/bench/make_bench_hub.py).
 
-usage: pipeline_torch.py --case C --image STILL --preset P --work-size WxH --categories a,b,... [--steps N]
+usage: pipeline_torch.py --case C --image STILL --preset P --work-size WxH --categories a,b,...
+                         [--steps N --harmonizer-steps H]
 
-Work, as the preset describes it (PRESETS below): resize the still to the work size; SegFormer-b0 forward and
-argmax; for each category svia inpainted (the list comes from svia's report of the same run) one inpaint
-pipeline call over that category's mask with the preset's model, sampler, steps and guidance; then one img2img
-harmonizer pass over the composite. `--steps N` lowers every stage's step count to N as svia's `--steps` does (an img2img stage still runs at
-least one denoising step).
+Work, as the preset describes it (PRESETS below, after SVIASettings.swift): resize the still to the work size;
+SegFormer-b0 forward and argmax; inpainting, one pipeline call per category (paper: all five, empty or not;
+default: the categories svia painted, a list taken from svia's report of the same run) or one call over their
+union (fast: sd-turbo, whose 4-channel UNet diffusers' inpaint pipeline runs by latent blending), with the preset's
+model, sampler, steps and guidance; then one img2img harmonizer pass over the composite. The tiny autoencoder
+(fast) replaces the models' own, which are then not loaded. `--steps` / `--harmonizer-steps` override the two
+schedules as svia's options of the same names do.
 torch.set_num_threads(2), inference_mode, float32 (the fp16 files are upcast on load), one run like svia's.
 
 Prints {"case", "torch_s", "torch_cpu_s", "torch_peak_rss_mb", "torch_load_s", "torch_unet_evals"}: torch_s is
@@ -35,21 +38,61 @@ TURBO = "stabilityai/sd-turbo"
 TAESD = "madebyollin/taesd"
 SEGFORMER = "nvidia/segformer-b0-finetuned-cityscapes-1024-1024"
 
-# Stage settings per preset. "steps" is the schedule length; img2img runs int(steps * strength) of them.
+# Stage settings per preset, as Sources/Anonymizer/SVIA/SVIASettings.swift sets them. "steps" is the schedule
+# length; img2img runs int(steps * strength) of them. passes: one inpainting call per category, or one for all.
 PRESETS = {
     "paper": {
-        "inpaint": dict(repo=SD2_INPAINT, steps=50, guidance=9.0, scheduler="ddim", eta=1.0, vae="kl"),
+        "inpaint": dict(repo=SD2_INPAINT, steps=50, guidance=9.0, scheduler="ddim", eta=1.0, vae="kl",
+                        passes="per-category", skip_empty=False, mapping="paper"),
         "harmonize": dict(repo=SD2, steps=50, strength=0.2, guidance=9.0, scheduler="ddim", eta=1.0, vae="kl"),
+    },
+    "default": {
+        "inpaint": dict(repo=SD2_INPAINT, steps=25, guidance=9.0, scheduler="ddim", eta=0.0, vae="kl",
+                        passes="per-category", skip_empty=True, mapping="privacy"),
+        "harmonize": dict(repo=SD2, steps=25, strength=0.2, guidance=9.0, scheduler="ddim", eta=0.0, vae="kl"),
+    },
+    "fast": {
+        "inpaint": dict(repo=TURBO, steps=1, guidance=0.0, scheduler="euler", vae="tiny",
+                        passes="single", skip_empty=True, mapping="privacy"),
+        "harmonize": dict(repo=TURBO, steps=2, strength=0.5, guidance=0.0, scheduler="euler", vae="tiny"),
     },
 }
 
-# Cityscapes train ids per category (svia's "privacy" mapping; "paper" uses the first id of each).
+# Cityscapes train ids per category, in svia's processing order (Sources/Anonymizer/PrivacyCategory.swift): the
+# "privacy" mapping, and the reference's narrow "paper" one (the first id of each).
 CATEGORY_TRAIN_IDS = {"road": [0, 1], "vehicle": [13, 14, 15, 16, 17, 18], "person": [11, 12],
                       "traffic-sign": [7, 6], "building": [2, 3, 4]}
+WORDS = {"road": "road", "vehicle": "car", "person": "person", "traffic-sign": "traffic sign", "building": "building"}
 PROMPT = "masterpiece, realistic, cityscapes, street, {}, {}"
 NEGATIVE = "watermark, username, error, anime, nsfw, low quality, lowres, {}"
+COMBINED = ("masterpiece, realistic, cityscapes, street, road, car, person, building",
+            "watermark, username, error, anime, nsfw, low quality, lowres")
 HARMONIZE_PROMPT = "masterpiece, best quality, realistic, photo, street, cityscapes, traffic"
 HARMONIZE_NEGATIVE = "watermark, username, error, anime, nsfw, low quality, lowres, bad face"
+
+
+def load_pipeline(cls, repo, vae=None):
+    """A pipeline from the hub cache, each weights file in whatever dtype the cache holds it (the catalog's files:
+    float32 or fp16), upcast to float32."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from huggingface_hub import snapshot_download
+    from transformers import CLIPTextModel
+
+    folder = snapshot_download(repo, local_files_only=True)
+
+    def variant(component):
+        plain = ("diffusion_pytorch_model.safetensors", "model.safetensors")
+        return None if any(os.path.exists(os.path.join(folder, component, n)) for n in plain) else "fp16"
+
+    kinds = [("unet", UNet2DConditionModel), ("text_encoder", CLIPTextModel)]
+    if vae is None:
+        kinds.append(("vae", AutoencoderKL))
+    parts = {name: kind.from_pretrained(folder, subfolder=name, variant=variant(name), dtype=torch.float32)
+             for name, kind in kinds}
+    if vae is not None:
+        parts["vae"] = vae
+    return cls.from_pretrained(folder, safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+                               **parts)
 
 
 def scheduler_for(pipe, name):
@@ -66,15 +109,21 @@ def main():
     p.add_argument("--work-size", default="1024x512")
     p.add_argument("--categories", required=True)
     p.add_argument("--steps", type=int)
+    p.add_argument("--harmonizer-steps", type=int)
     a = p.parse_args()
     if a.preset not in PRESETS:
         raise SystemExit(f"pipeline_torch.py: no reference for preset {a.preset}")
     preset = {k: dict(v) for k, v in PRESETS[a.preset].items()}
     if a.steps:
-        for stage in preset.values():
-            stage["steps"] = min(stage["steps"], a.steps)
+        preset["inpaint"]["steps"] = a.steps
+    if a.harmonizer_steps:
+        preset["harmonize"]["steps"] = a.harmonizer_steps
     width, height = (int(v) for v in a.work_size.split("x"))
-    categories = [c for c in a.categories.split(",") if c]
+    s = preset["inpaint"]
+    given = [c for c in a.categories.split(",") if c]
+    # svia's order; the paper preset paints every category, empty or not.
+    categories = [c for c in CATEGORY_TRAIN_IDS if c in given or not s["skip_empty"]]
+    train_ids = {c: ids[:1] if s["mapping"] == "paper" else ids for c, ids in CATEGORY_TRAIN_IDS.items()}
     torch.set_num_threads(2)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -83,18 +132,22 @@ def main():
     from transformers import SegformerForSemanticSegmentation
 
     cpu0, t0 = time.process_time(), time.perf_counter()
-    load = dict(dtype=torch.float32, variant="fp16", local_files_only=True)
     segformer = SegformerForSemanticSegmentation.from_pretrained(SEGFORMER, local_files_only=True).eval()
-    inpaint = StableDiffusionInpaintPipeline.from_pretrained(preset["inpaint"]["repo"], safety_checker=None, **load)
+    # The tiny autoencoder replaces the models' own, which then are not loaded (as svia does).
+    tiny = (AutoencoderTiny.from_pretrained(TAESD, dtype=torch.float32, local_files_only=True)
+            if preset["inpaint"]["vae"] == "tiny" else None)
+    inpaint = load_pipeline(StableDiffusionInpaintPipeline, preset["inpaint"]["repo"], tiny)
     harm_repo = preset["harmonize"]["repo"]
-    if harm_repo == preset["inpaint"]["repo"] and "Inpaint" not in type(inpaint).__name__:
-        harmonize = StableDiffusionImg2ImgPipeline(**inpaint.components)
+    if harm_repo == preset["inpaint"]["repo"]:
+        # One model for both stages (sd-turbo): the img2img pipeline shares the inpainter's modules.
+        harmonize = StableDiffusionImg2ImgPipeline(**{k: v for k, v in inpaint.components.items()
+                                                      if k in ("vae", "text_encoder", "tokenizer", "unet",
+                                                               "scheduler", "safety_checker", "feature_extractor",
+                                                               "image_encoder")}, requires_safety_checker=False)
     else:
-        harmonize = StableDiffusionImg2ImgPipeline.from_pretrained(harm_repo, safety_checker=None, **load)
+        harmonize = load_pipeline(StableDiffusionImg2ImgPipeline, harm_repo, tiny)
     for pipe, stage in ((inpaint, preset["inpaint"]), (harmonize, preset["harmonize"])):
         pipe.scheduler = scheduler_for(pipe, stage["scheduler"])
-        if stage["vae"] == "tiny":
-            pipe.vae = AutoencoderTiny.from_pretrained(TAESD, dtype=torch.float32, local_files_only=True)
         pipe.set_progress_bar_config(disable=True)
     evals = [0]
     for unet in {id(inpaint.unet): inpaint.unet, id(harmonize.unet): harmonize.unet}.values():
@@ -109,17 +162,24 @@ def main():
         std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
         logits = segformer(pixel_values=((pixels - mean) / std)[None]).logits
         classes = torch.nn.functional.interpolate(logits, size=(height, width), mode="bilinear").argmax(1)[0]
+        masks = {c: torch.isin(classes, torch.tensor(train_ids[c])) for c in categories}
+        if s["passes"] == "single":
+            union = torch.zeros_like(classes, dtype=torch.bool)
+            for m in masks.values():
+                union |= m
+            jobs = [(COMBINED, union)] if categories else []
+        else:
+            jobs = []
+            for c, m in masks.items():
+                person = c == "person"
+                jobs.append(((PROMPT.format(WORDS[c], "real" if person else "no_humans"),
+                              NEGATIVE.format("no_humans" if person else "human")), m))
         result = image
-        for category in categories:
-            mask = torch.isin(classes, torch.tensor(CATEGORY_TRAIN_IDS[category]))
+        for (positive, negative), mask in jobs:
             mask_image = Image.fromarray((mask.numpy() * 255).astype("uint8"))
-            person = category == "person"
-            s = preset["inpaint"]
-            out = inpaint(prompt=PROMPT.format(category, "real" if person else "no_humans"),
-                          negative_prompt=NEGATIVE.format("no_humans" if person else "human"),
-                          image=result, mask_image=mask_image, height=height, width=width,
-                          num_inference_steps=s["steps"], guidance_scale=s["guidance"], eta=s.get("eta", 0.0),
-                          generator=torch.Generator().manual_seed(19260817)).images[0]
+            out = inpaint(prompt=positive, negative_prompt=negative, image=result, mask_image=mask_image,
+                          height=height, width=width, num_inference_steps=s["steps"], guidance_scale=s["guidance"],
+                          eta=s.get("eta", 0.0), generator=torch.Generator().manual_seed(19260817)).images[0]
             keep = Image.fromarray(((~mask).numpy() * 255).astype("uint8"))
             result = Image.composite(result, out, keep)
         s = preset["harmonize"]
