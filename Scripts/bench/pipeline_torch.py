@@ -7,9 +7,10 @@ usage: pipeline_torch.py --case C --image STILL --preset P --work-size WxH --cat
 
 Work, as the preset describes it (PRESETS below, after SVIASettings.swift): resize the still to the work size;
 SegFormer-b0 forward and argmax; inpainting, one pipeline call per category (paper: all five, empty or not;
-default: the categories svia painted, a list taken from svia's report of the same run) or one call over their
-union (fast: sd-turbo, whose 4-channel UNet diffusers' inpaint pipeline runs by latent blending), with the preset's
-model, sampler, steps and guidance; then one img2img harmonizer pass over the composite. The tiny autoencoder
+default: the categories svia painted, a list taken from svia's report of the same run, including the face and
+text regions of its detectors, for which a pass of the same cost runs over the segmenter's regions) or one call
+over their union (fast: sd-turbo, whose 4-channel UNet diffusers' inpaint pipeline runs by latent blending), with
+the preset's model, sampler, steps and guidance; then one img2img harmonizer pass over the composite. The tiny autoencoder
 (fast) replaces the models' own, which are then not loaded. `--steps` / `--harmonizer-steps` override the two
 schedules as svia's options of the same names do.
 torch.set_num_threads(2), inference_mode, float32 (the fp16 files are upcast on load), one run like svia's.
@@ -67,6 +68,10 @@ PROMPT = "masterpiece, realistic, cityscapes, street, {}, {}"
 NEGATIVE = "watermark, username, error, anime, nsfw, low quality, lowres, {}"
 COMBINED = ("masterpiece, realistic, cityscapes, street, road, car, person, building",
             "watermark, username, error, anime, nsfw, low quality, lowres")
+# Regions of svia's detectors (faces, text) get passes of their own with these prompts.
+DETECTED = {"face": (PROMPT.format("person", "real"), NEGATIVE.format("no_humans")),
+            "text": ("masterpiece, realistic, cityscapes, street, plain surface, no_humans",
+                     NEGATIVE.format("text, letters, numbers, human"))}
 HARMONIZE_PROMPT = "masterpiece, best quality, realistic, photo, street, cityscapes, traffic"
 HARMONIZE_NEGATIVE = "watermark, username, error, anime, nsfw, low quality, lowres, bad face"
 
@@ -123,6 +128,7 @@ def main():
     given = [c for c in a.categories.split(",") if c]
     # svia's order; the paper preset paints every category, empty or not.
     categories = [c for c in CATEGORY_TRAIN_IDS if c in given or not s["skip_empty"]]
+    detected = [c for c in DETECTED if c in given]
     train_ids = {c: ids[:1] if s["mapping"] == "paper" else ids for c, ids in CATEGORY_TRAIN_IDS.items()}
     torch.set_num_threads(2)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -167,13 +173,18 @@ def main():
             union = torch.zeros_like(classes, dtype=torch.bool)
             for m in masks.values():
                 union |= m
-            jobs = [(COMBINED, union)] if categories else []
+            jobs = [(COMBINED, union)] if categories or detected else []
         else:
             jobs = []
             for c, m in masks.items():
                 person = c == "person"
                 jobs.append(((PROMPT.format(WORDS[c], "real" if person else "no_humans"),
                               NEGATIVE.format("no_humans" if person else "human")), m))
+            # No detectors here: a pass costs the same whatever its mask, so the segmenter's union stands in.
+            union = torch.zeros_like(classes, dtype=torch.bool)
+            for m in masks.values():
+                union |= m
+            jobs += [(DETECTED[c], union) for c in detected]
         result = image
         for (positive, negative), mask in jobs:
             mask_image = Image.fromarray((mask.numpy() * 255).astype("uint8"))
