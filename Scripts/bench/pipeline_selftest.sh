@@ -43,7 +43,9 @@ esac
 SH
 chmod +x "$tmp/svia" "$tmp/pyref/bin/python"
 export SELFTEST_LOG="$tmp/log"
-SVIA_BENCH_DIR="${KEEP:-$tmp/work}" SVIA_BENCH_SVIA="$tmp/svia" SVIA_PYREF="$tmp/pyref" SVIA_BENCH_HUB="$tmp/hub" SVIA_BENCH_STEPS=2 \
+# KEEP=DIR keeps the run's reports and lines there.
+SVIA_BENCH_DIR="${KEEP:-$tmp/work}" SVIA_BENCH_SVIA="$tmp/svia" SVIA_PYREF="$tmp/pyref" SVIA_BENCH_HUB="$tmp/hub" \
+  SVIA_BENCH_STEPS=2 \
   SVIA_BENCH_CASES="still_paper still_default still_fast clip_fast" Scripts/bench/pipeline.sh >"$tmp/out.jsonl"
 python3 - "$tmp/out.jsonl" "$tmp/log" <<'PY'
 import json, sys
@@ -65,7 +67,8 @@ ratio = by["clip_fast_unet_evals_vs_paper_full"]
 assert ratio["paper_full_from"] == "still_paper_steps2", ratio
 assert ratio["paper_full_unet_evals_per_frame"] == 520 and ratio["ratio"] == round(9 / 4 / 520, 5), ratio
 assert "--preset paper --work-size 1024x512" in log and "--steps 2 --harmonizer-steps 10" in log, log
-assert all("--steps" not in l for l in log.splitlines() if "--preset fast" in l and "--method svia" in l), log
+fast_runs = [l for l in log.splitlines() if "--preset fast" in l and "--method svia" in l]
+assert len(fast_runs) == 2 and all("--steps" not in l for l in fast_runs), log
 ref = "torch --case still_default_steps2"
 assert ref in log and "--categories building,person,road,vehicle --steps 2 --harmonizer-steps 10" in log, log
 assert "torch --case still_paper" not in log, log

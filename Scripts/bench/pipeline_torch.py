@@ -10,8 +10,8 @@ SegFormer-b0 forward and argmax; inpainting, one pipeline call per category (pap
 default: the categories svia painted, a list taken from svia's report of the same run, including the face and
 text regions of its detectors, for which a pass of the same cost runs over the segmenter's regions) or one call
 over their union (fast: sd-turbo, whose 4-channel UNet diffusers' inpaint pipeline runs by latent blending), with
-the preset's model, sampler, steps and guidance; then one img2img harmonizer pass over the composite. The tiny autoencoder
-(fast) replaces the models' own, which are then not loaded. `--steps` / `--harmonizer-steps` override the two
+the preset's model, sampler, steps and guidance; then one img2img harmonizer pass over the composite. The tiny
+autoencoder (fast) replaces the models' own, which are then not loaded. `--steps` / `--harmonizer-steps` override the two
 schedules as svia's options of the same names do.
 torch.set_num_threads(2), inference_mode, float32 (the fp16 files are upcast on load), one run like svia's.
 
@@ -146,10 +146,10 @@ def main():
     harm_repo = preset["harmonize"]["repo"]
     if harm_repo == preset["inpaint"]["repo"]:
         # One model for both stages (sd-turbo): the img2img pipeline shares the inpainter's modules.
-        harmonize = StableDiffusionImg2ImgPipeline(**{k: v for k, v in inpaint.components.items()
-                                                      if k in ("vae", "text_encoder", "tokenizer", "unet",
-                                                               "scheduler", "safety_checker", "feature_extractor",
-                                                               "image_encoder")}, requires_safety_checker=False)
+        shared = ("vae", "text_encoder", "tokenizer", "unet", "scheduler", "safety_checker", "feature_extractor",
+                  "image_encoder")
+        harmonize = StableDiffusionImg2ImgPipeline(
+            **{k: v for k, v in inpaint.components.items() if k in shared}, requires_safety_checker=False)
     else:
         harmonize = load_pipeline(StableDiffusionImg2ImgPipeline, harm_repo, tiny)
     for pipe, stage in ((inpaint, preset["inpaint"]), (harmonize, preset["harmonize"])):
