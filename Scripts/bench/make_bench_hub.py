@@ -21,7 +21,7 @@ The catalog decides float32 or fp16 per file (stable-diffusion-2-inpainting: flo
 UNet, float32 text encoder and VAE; sd-turbo: fp16). Every float32 file holds float16-representable values, so a
 component's float32 and fp16 files hold the same weights. Equal files are written once and hard-linked between
 repositories: stable-diffusion-2 and sd-turbo share the 4-channel UNet, the three SD repositories one text encoder
-and one VAE (per dtype). About 7.8 GB on disk.
+and one VAE (per dtype). About 7.3 GB on disk.
 
 The SegFormer's classifier biases are set so that argmax picks among road, building, traffic sign, vegetation,
 sky, person and car (the random features then decide between them per pixel): an untouched random head tends to

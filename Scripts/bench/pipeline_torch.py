@@ -11,8 +11,8 @@ default: the categories svia painted, a list taken from svia's report of the sam
 text regions of its detectors, for which a pass of the same cost runs over the segmenter's regions) or one call
 over their union (fast: sd-turbo, whose 4-channel UNet diffusers' inpaint pipeline runs by latent blending), with
 the preset's model, sampler, steps and guidance; then one img2img harmonizer pass over the composite. The tiny
-autoencoder (fast) replaces the models' own, which are then not loaded. `--steps` / `--harmonizer-steps` override the two
-schedules as svia's options of the same names do.
+autoencoder (fast) replaces the models' own, which are then not loaded. `--steps` / `--harmonizer-steps` override
+the two schedules as svia's options of the same names do.
 torch.set_num_threads(2), inference_mode, float32 (the fp16 files are upcast on load), one run like svia's.
 
 Prints {"case", "torch_s", "torch_cpu_s", "torch_peak_rss_mb", "torch_load_s", "torch_unet_evals"}: torch_s is
