@@ -40,6 +40,9 @@ struct DiffusionArguments: ParsableArguments {
     @Option(help: "Scale of the Laplace noise put inside regions before inpainting, on 0-255 (0: none).")
     var laplaceScale: Double?
 
+    @Flag(help: "Load the UNets without their fast-kernel copies: several GB less memory (about 7 GB less for paper/default at full size), slower.")
+    var lowMemory = false
+
     @Flag(inversion: .prefixedNo, help: "Video: reuse the previous frames' latents, noise and masks (off: every frame painted from fresh noise; flickers).")
     var reuse = true
     @Option(help: "Video: a full inpainting pass every N frames and on scene cuts (0: scene cuts only).")
@@ -68,6 +71,7 @@ struct DiffusionArguments: ParsableArguments {
         if let harmonizeScope { s.harmonizeScope = harmonizeScope }
         if let laplaceScale { s.laplaceScale = laplaceScale }
         s.reuse = reuse
+        s.lowMemory = lowMemory
         if let keyframeInterval { s.keyframeInterval = keyframeInterval }
         if let reuseStrength { s.reuseStrength = reuseStrength }
         if let maskMemory { s.maskMemory = maskMemory }

@@ -104,6 +104,21 @@ import Testing
         #expect(Self.equalShare(out, img, in: (40..<64, 20..<32)) < 0.5)
     }
 
+    @Test func lowMemoryGivesTheSamePicture() throws {
+        let t = try Setup()
+        let s = t.scratch
+        try StillImage.write(texture(width: 64, height: 32), to: s.file("in.png"))
+        _ = try s.mkdir("masks")
+        try StillImage.writeGray(carLabelMap(width: 64, height: 32, car: (8..<40, 4..<24)), to: s.file("masks/in.png"))
+        for extra in [[], ["--low-memory"]] {
+            let r = try t.run([s.file("in.png"), "--masks", s.file("masks"), "-o", s.file("out\(extra.count).png")] + Self.tiny + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let a = try StillImage.read(path: s.file("out0.png")), b = try StillImage.read(path: s.file("out1.png"))
+        // Winograd and direct convolution round differently; the pictures agree to within a level or two.
+        #expect(Self.meanDifference(a, b, in: (0..<64, 0..<32)) < 1)
+    }
+
     @Test func folderOfStillsIsMirrored() throws {
         let t = try Setup()
         let s = t.scratch

@@ -140,6 +140,15 @@ struct DiffusionModelTests {
         try checkUNet(ParitySet.tiny, name)
     }
 
+    /// Loaded without the Winograd forms (the low-memory mode), the UNet gives diffusers' output too.
+    @Test func unetWithoutFastKernels() throws {
+        let set = ParitySet.tiny
+        let unet = try UNet2DCondition.load(componentFolder: set.component("unet_v"), fastKernels: false)
+        let e = try set.expected("unet_v")
+        let out = unet(e["sample"]!, timestep: e["timestep"]!.scalars[0], context: e["context"]!)
+        expectClose(out, e["out"], atol: 2e-5, rtol: 2e-5, "unet_v output without fast kernels", scale: set.scale)
+    }
+
     @Test(.enabled(if: ParitySet.realEnabled)) func unetReal() throws {
         let set = try #require(ParitySet.real)
         try checkUNet(set, set.has("unet_inpaint") ? "unet_inpaint" : "unet_v")

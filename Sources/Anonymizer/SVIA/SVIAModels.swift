@@ -94,7 +94,7 @@ public struct SVIAModels: Sendable {
         let sameModel = settings.harmonizerRepository == settings.inpainterRepository
         // Each text encoder lives only while its prompts are encoded: the UNets need the memory.
         let (inpainter, (prompts, sharedHarmonizerPrompt)) = try loadModel(
-            settings.inpainterRepository, folder(settings.inpainterRepository), tiny: tiny
+            settings.inpainterRepository, folder(settings.inpainterRepository), tiny: tiny, fastKernels: !settings.lowMemory
         ) { encoder, tokenizer in
             var prompts: [String: PromptEmbedding] = [:]
             for category in PrivacyCategory.allCases {
@@ -110,7 +110,7 @@ public struct SVIAModels: Sendable {
             if sameModel {
                 harmonizer = inpainter
             } else {
-                (harmonizer, harmonizerPrompt) = try loadModel(h, folder(h), tiny: tiny) { encoder, tokenizer in
+                (harmonizer, harmonizerPrompt) = try loadModel(h, folder(h), tiny: tiny, fastKernels: !settings.lowMemory) { encoder, tokenizer in
                     embed(settings.prompts.harmonizer, encoder, tokenizer)
                 }
             }
@@ -124,11 +124,11 @@ public struct SVIAModels: Sendable {
 
     /// A model's UNet, autoencoder (its own, or `tiny`) and scheduler configuration, and what `encode` makes of
     /// its text encoder and tokenizer (loaded first, and released before the UNet is loaded).
-    static func loadModel<T>(_ repo: String, _ folder: DiffusersFolder, tiny: (any LatentAutoencoder)?,
+    static func loadModel<T>(_ repo: String, _ folder: DiffusersFolder, tiny: (any LatentAutoencoder)?, fastKernels: Bool,
                              encode: (CLIPTextEncoder, CLIPTokenizer) throws -> T) throws -> (DiffusionModel, T) {
         try wrap(repo, folder.root) {
             let encoded = try encode(CLIPTextEncoder.load(folder), folder.tokenizer())
-            let unet = try UNet2DCondition.load(folder)
+            let unet = try UNet2DCondition.load(folder, fastKernels: fastKernels)
             let autoencoder: any LatentAutoencoder = try tiny ?? AutoencoderKL.load(folder)
             return (DiffusionModel(repository: repo, unet: unet, autoencoder: autoencoder,
                                    scheduler: try folder.schedulerConfig()), encoded)

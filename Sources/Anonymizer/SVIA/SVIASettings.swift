@@ -155,6 +155,9 @@ public struct SVIASettings: Sendable {
     /// Width in source pixels of the harmonized band around the regions (scope `regions`).
     public var harmonizeBand: Int
 
+    /// Load the UNets without their fast (Winograd) kernel copies: several GB less memory per UNet, slower.
+    public var lowMemory = false
+
     /// The pictures the networks see: width × height, multiples of 64.
     public var workSize: (width: Int, height: Int)
     public var prompts: SVIAPrompts

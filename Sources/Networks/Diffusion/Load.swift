@@ -39,6 +39,9 @@ public final class WeightStore: @unchecked Sendable {
     }
     fileprivate let source: Source
     fileprivate var taken: Set<String> = []
+    /// Whether convolutions keep a precomputed fast form (Winograd) of their weights: faster, and for a large
+    /// model several GB more memory. False keeps only the checkpoint's weights.
+    public var fastKernels = true
     private var randomState: UInt64 = 0
 
     /// Tensors of `files` (a diffusers/transformers component's safetensors, any dtype the reader converts),
@@ -91,7 +94,7 @@ public final class WeightStore: @unchecked Sendable {
     /// Whether layers should prepare derived kernel forms (false for a shapes-only store).
     var preparesKernels: Bool {
         if case .shapes = source { return false }
-        return true
+        return fastKernels
     }
 
     /// Random parameters for timing: matrices and kernels N(0, 1/fan_in), norm scales 1, biases 0.

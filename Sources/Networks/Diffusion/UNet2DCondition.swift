@@ -120,14 +120,21 @@ public struct UNet2DCondition: Sendable {
         try weights.finish()
     }
 
-    public static func load(_ folder: DiffusersFolder, component: String = "unet", variant: WeightVariant = .any) throws -> UNet2DCondition {
+    /// `fastKernels: false` keeps only the checkpoint's weights (no Winograd copies: less memory, slower).
+    public static func load(_ folder: DiffusersFolder, component: String = "unet", variant: WeightVariant = .any,
+                            fastKernels: Bool = true) throws -> UNet2DCondition {
         let config = try DiffusionConfig.load(UNet2DConditionConfig.self, from: folder.configURL(component))
-        return try UNet2DCondition(config: config, weights: WeightStore(folder: folder, component: component, variant: variant))
+        let store = try WeightStore(folder: folder, component: component, variant: variant)
+        store.fastKernels = fastKernels
+        return try UNet2DCondition(config: config, weights: store)
     }
 
-    public static func load(componentFolder url: URL, variant: WeightVariant = .any) throws -> UNet2DCondition {
+    public static func load(componentFolder url: URL, variant: WeightVariant = .any,
+                            fastKernels: Bool = true) throws -> UNet2DCondition {
         let config = try DiffusionConfig.load(UNet2DConditionConfig.self, from: url.appendingPathComponent("config.json"))
-        return try UNet2DCondition(config: config, weights: WeightStore(componentFolder: url, variant: variant))
+        let store = try WeightStore(componentFolder: url, variant: variant)
+        store.fastKernels = fastKernels
+        return try UNet2DCondition(config: config, weights: store)
     }
 
     /// Time embedding [N, 4·C0] of one timestep per batch element (`time_embedding(time_proj(t))`).
