@@ -116,7 +116,6 @@ public struct AnonymizeRunner: Sendable {
         do {
             try FileManager.default.createDirectory(
                 at: URL(fileURLWithPath: item.output).deletingLastPathComponent(), withIntermediateDirectories: true)
-            var coverage = CoverageTally()
             var work = PictureWork(stats: painter.map { p in
                 var s = SVIAStats()
                 s.preset = p.settings.preset.rawValue
@@ -169,9 +168,8 @@ public struct AnonymizeRunner: Sendable {
                     report.message = "truncated recording: \(t.frames) of \(t.expectedFrames.map(String.init) ?? "?") frames decoded"
                 }
             }
-            coverage = work.coverage
             report.svia = work.stats
-            report.categoryCoverage = coverage.averages
+            report.categoryCoverage = work.coverage.averages
         } catch {
             report.status = .failed
             report.message = "\(error)"
