@@ -22,25 +22,14 @@ public struct EulerAncestralScheduler: Scheduler {
             throw SchedulerError.unsupportedPrediction(.sample, scheduler: "EulerAncestralScheduler")
         }
         self.config = config
-        var schedule = NoiseSchedule(
-            trainTimesteps: trainSteps, betaStart: config.betaStart, betaEnd: config.betaEnd,
-            schedule: config.betaSchedule, trainedBetas: config.trainedBetas,
-            rescaleToZeroTerminalSNR: config.rescaleBetasZeroSnr)
-        if config.rescaleBetasZeroSnr {
-            // Close to 0 without being 0, so the first sigma is finite (diffusers uses fp16's smallest subnormal).
-            var ac = schedule.alphasCumprod
-            ac[ac.count - 1] = 0x1p-24
-            schedule = NoiseSchedule(betas: schedule.betas, alphasCumprod: ac)
-        }
+        let schedule = EulerNoiseLevels.schedule(config)
         self.schedule = schedule
         self.stepCount = steps
 
         let ts = Self.makeTimesteps(spacing: config.timestepSpacing ?? .linspace, steps: steps,
                                     trainSteps: trainSteps, offset: config.stepsOffset)
         self.timesteps = ts
-        // Per-timestep sigmas in float32 (as torch computes them), interpolated in float64 (np.interp).
-        let full = schedule.alphasCumprod.map { a -> Double in Double(((1 - a) / a).squareRoot()) }
-        self.sigmas = ts.map { Float(Self.interp($0, full)) } + [0]
+        self.sigmas = EulerNoiseLevels.sigmas(at: ts, schedule) + [0]
     }
 
     static func makeTimesteps(spacing: TimestepSpacing, steps n: Int, trainSteps t: Int, offset: Int) -> [Double] {
@@ -119,5 +108,27 @@ public struct EulerAncestralScheduler: Scheduler {
     /// x0 + sigma * noise at the step's noise level (img2img's starting latents).
     public func addNoise(_ original: Tensor, noise: Tensor, at step: DenoisingStep) -> Tensor {
         original + sigmas[step.index] * noise
+    }
+}
+
+/// What the Euler samplers share: the training schedule (with a finite first sigma under zero-SNR rescaling) and
+/// the noise levels sigma = sqrt((1 - alpha_bar) / alpha_bar) at fractional timesteps.
+enum EulerNoiseLevels {
+    static func schedule(_ config: SchedulerConfig) -> NoiseSchedule {
+        let schedule = NoiseSchedule(
+            trainTimesteps: config.numTrainTimesteps, betaStart: config.betaStart, betaEnd: config.betaEnd,
+            schedule: config.betaSchedule, trainedBetas: config.trainedBetas,
+            rescaleToZeroTerminalSNR: config.rescaleBetasZeroSnr)
+        guard config.rescaleBetasZeroSnr else { return schedule }
+        // Close to 0 without being 0, so the first sigma is finite (diffusers uses fp16's smallest subnormal).
+        var ac = schedule.alphasCumprod
+        ac[ac.count - 1] = 0x1p-24
+        return NoiseSchedule(betas: schedule.betas, alphasCumprod: ac)
+    }
+
+    /// Per-timestep sigmas in float32 (as torch computes them), interpolated in float64 (np.interp).
+    static func sigmas(at timesteps: [Double], _ schedule: NoiseSchedule) -> [Float] {
+        let full = schedule.alphasCumprod.map { a -> Double in Double(((1 - a) / a).squareRoot()) }
+        return timesteps.map { Float(EulerAncestralScheduler.interp($0, full)) }
     }
 }

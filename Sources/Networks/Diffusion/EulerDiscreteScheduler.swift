@@ -45,16 +45,7 @@ public struct EulerDiscreteScheduler: Scheduler {
                 "EulerDiscreteScheduler: final_sigmas_type must be \"zero\" or \"sigma_min\", got \"\(finalSigmas)\"")
         }
         self.config = config
-        var schedule = NoiseSchedule(
-            trainTimesteps: trainSteps, betaStart: config.betaStart, betaEnd: config.betaEnd,
-            schedule: config.betaSchedule, trainedBetas: config.trainedBetas,
-            rescaleToZeroTerminalSNR: config.rescaleBetasZeroSnr)
-        if config.rescaleBetasZeroSnr {
-            // Close to 0 without being 0, so the first sigma is finite (diffusers uses fp16's smallest subnormal).
-            var ac = schedule.alphasCumprod
-            ac[ac.count - 1] = 0x1p-24
-            schedule = NoiseSchedule(betas: schedule.betas, alphasCumprod: ac)
-        }
+        let schedule = EulerNoiseLevels.schedule(config)
         self.schedule = schedule
         self.stepCount = steps
 
@@ -62,10 +53,8 @@ public struct EulerDiscreteScheduler: Scheduler {
         let ts = EulerAncestralScheduler.makeTimesteps(spacing: config.timestepSpacing ?? .linspace, steps: steps,
                                                        trainSteps: trainSteps, offset: config.stepsOffset)
         self.timesteps = ts
-        // Per-timestep sigmas in float32 (as torch computes them), interpolated in float64 (np.interp).
-        let full = schedule.alphasCumprod.map { a -> Double in Double(((1 - a) / a).squareRoot()) }
-        let last: Float = finalSigmas == "zero" ? 0 : Float(full[0])
-        self.sigmas = ts.map { Float(EulerAncestralScheduler.interp($0, full)) } + [last]
+        let last: Float = finalSigmas == "zero" ? 0 : EulerNoiseLevels.sigmas(at: [0], schedule)[0]
+        self.sigmas = EulerNoiseLevels.sigmas(at: ts, schedule) + [last]
     }
 
     /// sqrt(sigma_max^2 + 1) for leading spacing; sigma_max for linspace and trailing (diffusers' rule).
