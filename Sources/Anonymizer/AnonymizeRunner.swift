@@ -185,20 +185,22 @@ public struct AnonymizeRunner: Sendable {
         var out = image
         var found: CategoryRegions = []
         var segmented: CategoryRegions = []
+        var classes: [ClassRegion] = []
         let labels = try time("segment", &work) { try labelMap(image) }
         if let (map, format) = labels {
             let masks = CategoryMasks(labelMap: map, format: format, mapping: options.mapping,
                                       width: image.width, height: image.height, dilation: options.dilation,
-                                      minArea: options.minRegion)
+                                      minArea: options.minRegion, perClass: painter != nil)
             segmented = masks.masks
+            classes = masks.classes
         }
         // Detection reads the original picture: an earlier replacement must not hide a face or a plate.
         let detected = try time("detect", &work) { try detectorRegions?.regions(in: image) } ?? []
         if let painter {
             found = segmented + detected
             var stats = work.stats ?? SVIAStats()
-            let (painted, mask) = try painter.paint(image, regions: found, feather: options.feather, clip: &work.clip,
-                                                    stats: &stats)
+            let (painted, mask) = try painter.paint(image, regions: found, classes: classes, feather: options.feather,
+                                                    clip: &work.clip, stats: &stats)
             work.stats = stats
             work.lastMask = mask
             work.coverage.add(found)

@@ -11,6 +11,8 @@ public enum LabelFormat: String, CaseIterable, Codable, Sendable {
 /// Per-category masks read off one label map.
 public struct CategoryMasks: Sendable {
     public var masks: [(category: PrivacyCategory, mask: Mask)]
+    /// With `perClass`: each Cityscapes class of a category that groups several, on its own (for per-class prompts).
+    public var classes: [ClassRegion] = []
 
     public init(masks: [(category: PrivacyCategory, mask: Mask)]) { self.masks = masks }
 
@@ -22,9 +24,10 @@ public struct CategoryMasks: Sendable {
     }
 
     /// Masks built from a label map, in the mapping's order, resized to `width`×`height`.
-    /// Regions smaller than `minArea` pixels (at the label map's size) are dropped before dilation.
+    /// Regions smaller than `minArea` pixels (at the label map's size) are dropped before dilation. `perClass` also
+    /// fills `classes`, each class's mask made the same way.
     public init(labelMap: GrayImage, format: LabelFormat, mapping: CategoryMapping,
-                width: Int, height: Int, dilation: Int = 0, minArea: Int = 0) {
+                width: Int, height: Int, dilation: Int = 0, minArea: Int = 0, perClass: Bool = false) {
         let toTrain = format == .labelIds ? Cityscapes.trainIdForLabelId : Array(0...255).map { UInt8($0) }
         let index = mapping.categoryIndexForTrainId
         var perCategory = mapping.classes.map { _ in Mask(width: labelMap.width, height: labelMap.height) }
@@ -34,6 +37,17 @@ public struct CategoryMasks: Sendable {
         }
         masks = zip(mapping.classes, perCategory).map { cls, m in
             (cls.category, m.removingSpecks(minArea: minArea).resized(width: width, height: height).dilated(by: dilation))
+        }
+        guard perClass else { return }
+        for (cls, categoryMask) in zip(mapping.classes, masks) where cls.trainIds.count > 1 && !categoryMask.mask.isEmpty {
+            for id in cls.trainIds {
+                var m = Mask(width: labelMap.width, height: labelMap.height)
+                for (i, v) in labelMap.pixels.enumerated() where toTrain[Int(v)] == id { m.bits[i] = 1 }
+                guard !m.isEmpty else { continue }
+                classes.append(ClassRegion(category: cls.category, className: Cityscapes.labelForTrainId[Int(id)].name,
+                                           mask: m.removingSpecks(minArea: minArea).resized(width: width, height: height)
+                                               .dilated(by: dilation)))
+            }
         }
     }
 }

@@ -14,6 +14,19 @@ public enum PrivacyCategory: String, CaseIterable, Codable, Sendable {
     public static let segmented: [PrivacyCategory] = [.person, .vehicle, .trafficSign, .road, .building]
 }
 
+/// The pixels of one Cityscapes class (by name, e.g. `truck`) inside a category that groups several.
+public struct ClassRegion: Sendable {
+    public var category: PrivacyCategory
+    public var className: String
+    public var mask: Mask
+
+    public init(category: PrivacyCategory, className: String, mask: Mask) {
+        self.category = category
+        self.className = className
+        self.mask = mask
+    }
+}
+
 /// Which Cityscapes train classes (0...18) fall into which category.
 public struct CategoryMapping: Sendable, Equatable {
     public let name: String

@@ -15,8 +15,10 @@ struct DiffusionArguments: ParsableArguments {
     var steps: Int?
     @Option(help: "Classifier-free guidance scale of the inpainter (≤ 1: off, half the UNet work).")
     var guidance: Float?
-    @Option(help: "DDIM eta (0: deterministic, 1: the reference).")
+    @Option(help: "DDIM eta of the inpainter (0: deterministic, 1: the reference).")
     var eta: Float?
+    @Option(help: "DDIM eta of the harmonizer (1 for paper, as the reference; 0 for default).")
+    var harmonizerEta: Float?
     @Option(help: "Harmonizer strength: the fraction of its schedule that runs.")
     var strength: Double?
     @Option(help: "Harmonizer schedule length (steps run: this × strength).")
@@ -27,7 +29,7 @@ struct DiffusionArguments: ParsableArguments {
     var seed: UInt64?
     @Option(help: "Seed of the harmonizer's noise.")
     var harmonizerSeed: UInt64?
-    @Option(help: "Size the diffusion models work at, WxH, multiples of 64 for full-size models (default 1024x512, the paper's).")
+    @Option(help: "Size the diffusion models work at, WxH, multiples of 64 for full-size models, used as given (default: 1024x512 for paper, the reference's; default and fast: the picture's aspect ratio at about 1024x512's area, e.g. 1024x576 for 16:9).")
     var workSize: String?
     @Option(help: "JSON file of prompts: {\"categories\": {\"person\": {\"positive\": ..., \"negative\": ...}}, \"combined\": {...}, \"harmonizer\": {...}}.")
     var prompts: String?
@@ -43,8 +45,8 @@ struct DiffusionArguments: ParsableArguments {
     @Flag(help: "Load the UNets without their fast-kernel copies: several GB less memory (about 7 GB less for paper/default at full size), slower.")
     var lowMemory = false
 
-    @Flag(inversion: .prefixedNo, help: "Video: reuse the previous frames' latents, noise and masks (off: every frame painted from fresh noise; flickers).")
-    var reuse = true
+    @Flag(inversion: .prefixedNo, help: "Video: reuse the previous frames' latents, noise and masks (default on; off for paper, which paints every frame as the reference paints a still; off: flickers).")
+    var reuse: Bool?
     @Option(help: "Video: a full inpainting pass every N frames and on scene cuts (0: scene cuts only).")
     var keyframeInterval: Int?
     @Option(help: "Video: fraction of the inpainting schedule a frame between keyframes runs from the carried latents.")
@@ -60,17 +62,21 @@ struct DiffusionArguments: ParsableArguments {
         if let steps { s.steps = steps }
         if let guidance { s.guidance = guidance }
         if let eta { s.eta = eta }
+        if let harmonizerEta { s.harmonizerEta = harmonizerEta }
         if let strength { s.strength = strength }
         if let harmonizerSteps { s.harmonizerSteps = harmonizerSteps }
         if let harmonizerGuidance { s.harmonizerGuidance = harmonizerGuidance }
         if let seed { s.seed = seed }
         if let harmonizerSeed { s.harmonizerSeed = harmonizerSeed }
-        if let workSize { s.workSize = try parseSize(workSize, option: "--work-size", example: "1024x512") }
+        if let workSize {
+            s.workSize = try parseSize(workSize, option: "--work-size", example: "1024x512")
+            s.keepAspect = false
+        }
         if let passes { s.passes = passes }
         if !harmonize { s.harmonizerRepository = nil }
         if let harmonizeScope { s.harmonizeScope = harmonizeScope }
         if let laplaceScale { s.laplaceScale = laplaceScale }
-        s.reuse = reuse
+        if let reuse { s.reuse = reuse }
         s.lowMemory = lowMemory
         if let keyframeInterval { s.keyframeInterval = keyframeInterval }
         if let reuseStrength { s.reuseStrength = reuseStrength }

@@ -12,8 +12,45 @@ import Testing
         #expect(s.workSize == (1024, 512))
         // 5 categories x 50 guided steps x 2 + 10 guided harmonizer steps x 2.
         #expect(s.fullPassEvaluations(categories: 5) == 520)
-        #expect(s.prompts.prompt(for: .person).positive == "masterpiece, realistic, cityscapes, street, person, real")
+        // The reference's code names the person category "human" (src/inpaint_test.py, `palettes`).
+        #expect(s.prompts.prompt(for: .person).positive == "masterpiece, realistic, cityscapes, street, human, real")
         #expect(s.prompts.prompt(for: .road).negative.hasSuffix("human, animal, painting, poster"))
+        #expect(s.prompts.classes.isEmpty)
+        // The harmonizer's own eta; the picture stretched to 1024x512 whatever its shape.
+        #expect(s.harmonizerEta == 1)
+        #expect(s.workingSize(width: 1920, height: 1080) == (1024, 512))
+        // Video: every frame painted as a still, from the same seed, without reuse or mask memory.
+        #expect(!s.reuse && !s.freshNoisePerFrame && s.maskMemory == 0)
+    }
+
+    @Test func otherPresetsKeepTheAspectRatioNearTheArea() {
+        let s = SVIASettings(preset: .default)
+        #expect(s.keepAspect && s.harmonizerEta == 0 && s.reuse)
+        #expect(s.workingSize(width: 2048, height: 1024) == (1024, 512))
+        #expect(s.workingSize(width: 1920, height: 1080) == (1024, 576))
+        #expect(s.workingSize(width: 1280, height: 720) == (1024, 576))
+        for (w, h) in [(640, 480), (1080, 1920), (1000, 333), (97, 61)] {
+            let (ww, wh) = s.workingSize(width: w, height: h)
+            #expect(ww % 64 == 0 && wh % 64 == 0)
+            let aspect = abs(log(Double(ww) / Double(wh) / (Double(w) / Double(h))))
+            let area = abs(log(Double(ww * wh) / (1024 * 512)))
+            #expect(aspect < 0.1 && area < 0.2, "\(w)x\(h) -> \(ww)x\(wh)")
+        }
+        var explicit = s
+        explicit.keepAspect = false
+        explicit.workSize = (640, 320)
+        #expect(explicit.workingSize(width: 1920, height: 1080) == (640, 320))
+    }
+
+    @Test func groupingCategoriesGetAPromptPerClass() {
+        let p = SVIASettings(preset: .default).prompts
+        for name in ["truck", "bus", "train", "motorcycle", "bicycle", "rider"] {
+            #expect(p.classes[name] != nil, "\(name)")
+        }
+        #expect(p.prompt(forClass: "bus", in: .vehicle).positive.contains("bus"))
+        #expect(p.prompt(forClass: "car", in: .vehicle) == p.prompt(for: .vehicle))
+        #expect(p.prompt(forClass: "rider", in: .person).positive.hasSuffix("real"))
+        #expect(SVIASettings(preset: .fast).prompts == p)
     }
 
     @Test func fastPresetUsesTurboAndTinyAutoencoderWithinAFiftiethOfThePaper() {
@@ -57,6 +94,29 @@ import Testing
 }
 
 @Suite struct SVIAMaskTests {
+    /// A vehicle region of a car, a bus and a truck whose prompts match the car's: two parts, every pixel in one.
+    @Test func classesSplitACategoryByPrompt() {
+        var prompts = SVIAPrompts.privacy
+        prompts.classes["truck"] = prompts.prompt(for: .vehicle)
+        func band(_ x: Range<Int>) -> Mask {
+            var m = Mask(width: 12, height: 2)
+            for y in 0..<2 { for i in x { m.bits[y * 12 + i] = 1 } }
+            return m
+        }
+        // The category's region reaches one pixel past its classes (pixel 11: mask memory).
+        let region = band(0..<12)
+        let classes = [ClassRegion(category: .vehicle, className: "car", mask: band(0..<3)),
+                       ClassRegion(category: .vehicle, className: "bus", mask: band(3..<6)),
+                       ClassRegion(category: .vehicle, className: "truck", mask: band(6..<11)),
+                       ClassRegion(category: .person, className: "rider", mask: band(0..<12))]
+        let parts = SVIAPainter.promptParts(region, category: .vehicle, classes: classes, prompts: prompts)
+        #expect(parts.map(\.key) == ["vehicle", "class:bus"])
+        #expect(parts[0].mask.area == 2 * 9 && parts[1].mask.area == 2 * 3)
+        #expect(parts[0].mask.union(parts[1].mask).bits == region.bits)
+        // A category without classes of its own: one part.
+        #expect(SVIAPainter.promptParts(region, category: .road, classes: classes, prompts: prompts).map(\.key) == ["road"])
+    }
+
     /// Every working pixel whose footprint holds a region pixel is covered, and coverage comes in whole cells.
     @Test(arguments: [(97, 61, 64, 32, 8), (640, 480, 64, 32, 2), (50, 40, 64, 64, 8)])
     func coverMaskCoversTheRegionInWholeCells(sw: Int, sh: Int, ww: Int, wh: Int, cell: Int) {

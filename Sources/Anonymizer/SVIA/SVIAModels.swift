@@ -37,7 +37,7 @@ public enum SVIAModelError: Error, CustomStringConvertible {
 public struct SVIAModels: Sendable {
     let inpainter: DiffusionModel
     let harmonizer: DiffusionModel?
-    /// Per category, plus "combined".
+    /// Per category, per class with its own prompt (`class:NAME`), plus "combined".
     let inpaintPrompts: [String: PromptEmbedding]
     let harmonizerPrompt: PromptEmbedding?
 
@@ -47,22 +47,32 @@ public struct SVIAModels: Sendable {
     public static func locate(_ settings: SVIASettings, extra: [String] = [],
                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [String: URL] {
         let store = ModelStore(catalog: (try? ModelCatalog.active(environment: environment)) ?? .builtIn, environment: environment)
-        var found: [String: URL] = [:]
-        var missing: [String] = []
-        for repo in settings.repositories + extra {
-            let entry = store.catalog.models.first { $0.repository == repo }
-            if let url = entry.flatMap(store.path) ?? (try? HuggingFaceCache.snapshot(repository: repo, hub: store.hub)) {
-                found[repo] = url
-            } else {
-                missing.append(repo)
-            }
-        }
+        let found = paths(settings.repositories + extra, store: store)
+        let missing = (settings.repositories + extra).filter { found[$0] == nil }
         if !missing.isEmpty {
             let entries = missing.compactMap { repo in store.catalog.models.first { $0.repository == repo } }
             let detail = entries.count == missing.count
                 ? MissingModels(models: entries, hub: store.hub.path).description
                 : "missing models (looked in the Hugging Face cache at \(store.hub.path)): \(missing.joined(separator: ", "))\n" + missingModelsAdvice(missing)
             throw SVIAModelError.missing(detail)
+        }
+        return found
+    }
+
+    /// The snapshot folders of those of `repositories` that are in the hub cache (nothing is loaded or fetched).
+    public static func paths(_ repositories: [String],
+                             environment: [String: String] = ProcessInfo.processInfo.environment) -> [String: URL] {
+        paths(repositories, store: ModelStore(catalog: (try? ModelCatalog.active(environment: environment)) ?? .builtIn,
+                                              environment: environment))
+    }
+
+    static func paths(_ repositories: [String], store: ModelStore) -> [String: URL] {
+        var found: [String: URL] = [:]
+        for repo in repositories {
+            let entry = store.catalog.models.first { $0.repository == repo }
+            if let url = entry.flatMap(store.path) ?? (try? HuggingFaceCache.snapshot(repository: repo, hub: store.hub)) {
+                found[repo] = url
+            }
         }
         return found
     }
@@ -99,6 +109,9 @@ public struct SVIAModels: Sendable {
             var prompts: [String: PromptEmbedding] = [:]
             for category in PrivacyCategory.allCases {
                 prompts[category.rawValue] = embed(settings.prompts.prompt(for: category), encoder, tokenizer)
+            }
+            for (name, prompt) in settings.prompts.classes {
+                prompts[SVIAPainter.classKey(name)] = embed(prompt, encoder, tokenizer)
             }
             prompts["combined"] = embed(settings.prompts.combined, encoder, tokenizer)
             return (prompts, sameModel ? embed(settings.prompts.harmonizer, encoder, tokenizer) : nil)

@@ -41,12 +41,13 @@ public struct SVIAPainter: Sendable {
 
     /// The anonymized picture. `regions` are at the picture's size; inside them no original pixel survives;
     /// outside them the picture is unchanged unless the harmonizer's scope is the whole frame (or `feather`
-    /// blends a soft edge outward). `clip` carries what video frames share (nil for a still).
-    public func paint(_ image: RGBImage, regions: CategoryRegions, feather: Int, clip: inout SVIAClip?,
-                      stats: inout SVIAStats) throws -> (image: RGBImage, mask: Mask) {
-        let (ww, wh) = settings.workSize
-        let work = RGBImage(width: ww, height: wh, pixels: SegFormerImageProcessor.resizeRGB(
-            image.pixels, width: image.width, height: image.height, toWidth: ww, toHeight: wh))
+    /// blends a soft edge outward). `classes` splits a category's region into passes by class prompt.
+    /// `clip` carries what video frames share (nil for a still).
+    public func paint(_ image: RGBImage, regions: CategoryRegions, classes: [ClassRegion] = [], feather: Int,
+                      clip: inout SVIAClip?, stats: inout SVIAStats) throws -> (image: RGBImage, mask: Mask) {
+        let (ww, wh) = settings.workingSize(width: image.width, height: image.height)
+        // The reference brings every picture to its working size with PIL's Lanczos filter.
+        let work = image.resizedLanczos(width: ww, height: wh)
         var regions = regions
         if clip != nil {
             clip!.observe(work)
@@ -60,7 +61,9 @@ public struct SVIAPainter: Sendable {
         switch settings.passes {
         case .perCategory:
             for r in regions where !(settings.skipEmptyCategories && r.mask.isEmpty) {
-                passes.append((r.category.rawValue, coverMask(r.mask, width: ww, height: wh)))
+                for part in Self.promptParts(r.mask, category: r.category, classes: classes, prompts: settings.prompts) {
+                    passes.append((part.key, coverMask(part.mask, width: ww, height: wh)))
+                }
             }
         case .single:
             if !union.isEmpty || !settings.skipEmptyCategories {
@@ -71,7 +74,7 @@ public struct SVIAPainter: Sendable {
         for p in passes { workUnion = workUnion.union(p.mask) }
 
         var composite: RGBImage
-        let frameSeed = clip.map { settings.reuse ? settings.seed : settings.seed &+ UInt64($0.frameIndex) } ?? settings.seed
+        let frameSeed = clip.map { settings.reuse || !settings.freshNoisePerFrame ? settings.seed : settings.seed &+ UInt64($0.frameIndex) } ?? settings.seed
         let inpaintStart = Date()
         if settings.reuse, !workUnion.isEmpty, let carried = clip?.carriedLatents(mask: workUnion, settings: settings, cell: cell) {
             // Between keyframes: one pass over all regions from the latents carried along from the last keyframe.
@@ -117,6 +120,39 @@ public struct SVIAPainter: Sendable {
     }
 
     // MARK: Stages
+
+    /// The key of a class's prompt embedding in `SVIAModels.inpaintPrompts`.
+    static func classKey(_ name: String) -> String { "class:" + name }
+
+    /// A category's region split into one part per distinct prompt of the classes in it (classes with the same
+    /// prompt share a part); pixels no class claims (dilation kept apart, mask memory) join the largest part.
+    /// One part under the category's key when the category has no classes of its own.
+    static func promptParts(_ mask: Mask, category: PrivacyCategory, classes: [ClassRegion],
+                            prompts: SVIAPrompts) -> [(key: String, mask: Mask)] {
+        let own = classes.filter { $0.category == category }
+        guard !own.isEmpty, !mask.isEmpty else { return [(category.rawValue, mask)] }
+        var parts: [(key: String, prompt: CategoryPrompt, mask: Mask)] = []
+        var claimed = [UInt8](repeating: 0, count: mask.bits.count)
+        for c in own where c.mask.width == mask.width && c.mask.height == mask.height {
+            let prompt = prompts.prompt(forClass: c.className, in: category)
+            let key = prompts.classes[c.className] != nil ? classKey(c.className) : category.rawValue
+            var index = parts.firstIndex { $0.prompt == prompt }
+            if index == nil {
+                parts.append((key, prompt, Mask(width: mask.width, height: mask.height)))
+                index = parts.count - 1
+            }
+            for i in mask.bits.indices where mask.bits[i] != 0 && c.mask.bits[i] != 0 && claimed[i] == 0 {
+                parts[index!].mask.bits[i] = 1
+                claimed[i] = 1
+            }
+        }
+        parts.removeAll { $0.mask.isEmpty }
+        guard let largest = parts.indices.max(by: { parts[$0].mask.area < parts[$1].mask.area }) else {
+            return [(category.rawValue, mask)]
+        }
+        for i in mask.bits.indices where mask.bits[i] != 0 && claimed[i] == 0 { parts[largest].mask.bits[i] = 1 }
+        return parts.map { ($0.key, $0.mask) }
+    }
 
     /// A source-size region at the working size: every working pixel any of whose source pixels is inside,
     /// grown by the reach of the filter that resizes the painting back to the source (so no working pixel it
@@ -176,9 +212,9 @@ public struct SVIAPainter: Sendable {
         return out
     }
 
-    /// The settings' sampler on the beta schedule the model's repository ships.
-    func scheduler(for model: DiffusionModel, steps: Int) throws -> any Scheduler {
-        try model.scheduler.makeScheduler(settings.sampler == .ddim ? .ddim(eta: settings.eta) : .eulerDiscrete, steps: steps)
+    /// The settings' sampler with `eta` on the beta schedule the model's repository ships.
+    func scheduler(for model: DiffusionModel, steps: Int, eta: Float) throws -> any Scheduler {
+        try model.scheduler.makeScheduler(settings.sampler == .ddim ? .ddim(eta: eta) : .eulerDiscrete, steps: steps)
     }
 
     /// SD2 inpainting's 9-channel UNet reads the mask and the masked picture; a text-to-image UNet (sd-turbo)
@@ -198,7 +234,7 @@ public struct SVIAPainter: Sendable {
         let model = models.inpainter
         let x = DiffusionImage.tensor(rgb: image.pixels, width: image.width, height: image.height)
         let m = Tensor(shape: [1, 1, image.height, image.width], scalars: mask.bits.map { Float($0) })
-        let scheduler = try scheduler(for: model, steps: steps)
+        let scheduler = try scheduler(for: model, steps: steps, eta: self.settings.eta)
         let settings = DiffusionSettings(guidanceScale: self.settings.guidance, strength: strength)
         var run = try inpaintingPipeline.start(
             image: x, mask: m, prompt: prompt.positive, negativePrompt: prompt.negative, scheduler: scheduler,
@@ -232,7 +268,7 @@ public struct SVIAPainter: Sendable {
     func harmonize(_ image: RGBImage, stats: inout SVIAStats) throws -> RGBImage {
         guard let model = models.harmonizer, let prompt = models.harmonizerPrompt else { return image }
         let x = DiffusionImage.tensor(rgb: image.pixels, width: image.width, height: image.height)
-        let scheduler = try scheduler(for: model, steps: settings.harmonizerSteps)
+        let scheduler = try scheduler(for: model, steps: settings.harmonizerSteps, eta: settings.harmonizerEta)
         var run = try Img2ImgPipeline(unet: model.unet, autoencoder: model.autoencoder).start(
             image: x, prompt: prompt.positive, negativePrompt: prompt.negative, scheduler: scheduler,
             settings: DiffusionSettings(guidanceScale: settings.harmonizerGuidance, strength: settings.strength),

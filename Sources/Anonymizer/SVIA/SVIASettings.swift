@@ -44,47 +44,80 @@ public struct CategoryPrompt: Codable, Sendable, Equatable {
     }
 }
 
-/// The prompts of the inpainter (per category, and combined for single passes) and the harmonizer.
+/// The prompts of the inpainter (per category, per Cityscapes class, and combined for single passes) and the
+/// harmonizer.
 public struct SVIAPrompts: Codable, Sendable, Equatable {
     public var categories: [String: CategoryPrompt]
+    /// Per Cityscapes class name (`truck`, `rider`, ...) for categories that group several classes; a class without
+    /// its own prompt takes its category's.
+    public var classes: [String: CategoryPrompt]
     /// Used by single passes, by video reuse passes, and for categories without their own prompt.
     public var combined: CategoryPrompt
     public var harmonizer: CategoryPrompt
 
     static let baseNegative = "watermark, username, error, anime, nsfw, low quality, lowres"
 
-    /// The reference's prompts: `masterpiece, realistic, cityscapes, street, {category}, {real|no_humans}`.
-    public static let paper: SVIAPrompts = {
-        func prompt(_ word: String, person: Bool = false, extraNegative: String = "") -> CategoryPrompt {
-            CategoryPrompt(positive: "masterpiece, realistic, cityscapes, street, \(word), \(person ? "real" : "no_humans")",
-                           negative: baseNegative + (person ? ", no_humans" : ", human") + extraNegative)
-        }
-        return SVIAPrompts(
-            categories: [
-                PrivacyCategory.road.rawValue: prompt("road", extraNegative: ", animal, painting, poster"),
-                PrivacyCategory.vehicle.rawValue: prompt("car"),
-                PrivacyCategory.person.rawValue: prompt("person", person: true),
-                PrivacyCategory.trafficSign.rawValue: prompt("traffic sign"),
-                PrivacyCategory.building.rawValue: prompt("building", extraNegative: ", animal, painting"),
-                PrivacyCategory.face.rawValue: prompt("person", person: true),
-                PrivacyCategory.text.rawValue: CategoryPrompt(positive: "masterpiece, realistic, cityscapes, street, plain surface, no_humans",
-                                                              negative: baseNegative + ", text, letters, numbers, human"),
-            ],
-            combined: CategoryPrompt(positive: "masterpiece, realistic, cityscapes, street, road, car, person, building",
-                                     negative: baseNegative),
-            harmonizer: CategoryPrompt(positive: "masterpiece, best quality, realistic, photo, street, cityscapes, traffic",
-                                       negative: baseNegative + ", bad face"))
+    /// `masterpiece, realistic, cityscapes, street, {subject}, {real|no_humans}` and its negative, as the reference
+    /// writes them (people get `real`, everything else `no_humans`).
+    static func street(_ subject: String, person: Bool = false, extraNegative: String = "") -> CategoryPrompt {
+        CategoryPrompt(positive: "masterpiece, realistic, cityscapes, street, \(subject), \(person ? "real" : "no_humans")",
+                       negative: baseNegative + (person ? ", no_humans" : ", human") + extraNegative)
+    }
+
+    /// The reference's prompts (`src/inpaint_test.py`: its categories are named road, car, human, traffic sign,
+    /// building).
+    public static let paper = SVIAPrompts(
+        categories: [
+            PrivacyCategory.road.rawValue: street("road", extraNegative: ", animal, painting, poster"),
+            PrivacyCategory.vehicle.rawValue: street("car"),
+            PrivacyCategory.person.rawValue: street("human", person: true),
+            PrivacyCategory.trafficSign.rawValue: street("traffic sign"),
+            PrivacyCategory.building.rawValue: street("building", extraNegative: ", animal, painting"),
+            PrivacyCategory.face.rawValue: street("person", person: true),
+            PrivacyCategory.text.rawValue: CategoryPrompt(positive: "masterpiece, realistic, cityscapes, street, plain surface, no_humans",
+                                                          negative: baseNegative + ", text, letters, numbers, human"),
+        ],
+        classes: [:],
+        combined: CategoryPrompt(positive: "masterpiece, realistic, cityscapes, street, road, car, person, building",
+                                 negative: baseNegative),
+        harmonizer: CategoryPrompt(positive: "masterpiece, best quality, realistic, photo, street, cityscapes, traffic",
+                                   negative: baseNegative + ", bad face"))
+
+    /// The reference's prompt style with a prompt for every Cityscapes class a privacy category groups, so a bus is
+    /// painted as a bus and a rider as a cyclist.
+    public static let privacy: SVIAPrompts = {
+        var p = paper
+        p.categories[PrivacyCategory.person.rawValue] = street("person", person: true)
+        p.classes = [
+            "sidewalk": street("sidewalk", extraNegative: ", animal, painting, poster"),
+            "wall": street("wall", extraNegative: ", animal, painting"),
+            "fence": street("fence", extraNegative: ", animal, painting"),
+            "traffic light": street("traffic light"),
+            "rider": street("cyclist", person: true),
+            "truck": street("truck"),
+            "bus": street("bus"),
+            "train": street("train"),
+            "motorcycle": street("motorcycle"),
+            "bicycle": street("bicycle"),
+        ]
+        return p
     }()
 
     public func prompt(for category: PrivacyCategory) -> CategoryPrompt {
         categories[category.rawValue] ?? combined
     }
 
-    /// Reads a prompts file: JSON with any of `categories` (name → {positive, negative}), `combined`,
-    /// `harmonizer`; what it leaves out keeps `base`'s value.
+    /// The prompt of a Cityscapes class (by name) inside `category`.
+    public func prompt(forClass name: String, in category: PrivacyCategory) -> CategoryPrompt {
+        classes[name] ?? prompt(for: category)
+    }
+
+    /// Reads a prompts file: JSON with any of `categories` (name → {positive, negative}), `classes` (Cityscapes
+    /// class name → {positive, negative}), `combined`, `harmonizer`; what it leaves out keeps `base`'s value.
     public static func load(path: String, over base: SVIAPrompts) throws -> SVIAPrompts {
         struct File: Decodable {
             var categories: [String: CategoryPrompt]?
+            var classes: [String: CategoryPrompt]?
             var combined: CategoryPrompt?
             var harmonizer: CategoryPrompt?
         }
@@ -94,7 +127,7 @@ public struct SVIAPrompts: Codable, Sendable, Equatable {
         }
         let file: File
         do { file = try JSONDecoder().decode(File.self, from: data) } catch {
-            throw PlanError("\(path): not a prompts file: \(Self.describe(error)); expected {\"categories\": {\"person\": {\"positive\": ..., \"negative\": ...}}, \"combined\": {...}, \"harmonizer\": {...}}")
+            throw PlanError("\(path): not a prompts file: \(Self.describe(error)); expected {\"categories\": {\"person\": {\"positive\": ..., \"negative\": ...}}, \"classes\": {\"bus\": {...}}, \"combined\": {...}, \"harmonizer\": {...}}")
         }
         var out = base
         for (name, p) in file.categories ?? [:] {
@@ -102,6 +135,12 @@ public struct SVIAPrompts: Codable, Sendable, Equatable {
                 throw PlanError("\(path): unknown category \"\(name)\"; categories are \(PrivacyCategory.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             out.categories[name] = p
+        }
+        for (name, p) in file.classes ?? [:] {
+            guard Cityscapes.labelForTrainId.contains(where: { $0.name == name }) else {
+                throw PlanError("\(path): unknown Cityscapes class \"\(name)\"; classes are \(Cityscapes.labelForTrainId.map(\.name).joined(separator: ", "))")
+            }
+            out.classes[name] = p
         }
         if let c = file.combined { out.combined = c }
         if let h = file.harmonizer { out.harmonizer = h }
@@ -150,6 +189,8 @@ public struct SVIASettings: Sendable {
     /// Fraction of the harmonizer's schedule that runs (img2img strength).
     public var strength: Double
     public var harmonizerGuidance: Float
+    /// DDIM eta of the harmonizer (the reference runs its img2img with eta 1, separately from the inpainter's).
+    public var harmonizerEta: Float
     public var harmonizerSeed: UInt64
     public var harmonizeScope: HarmonizeScope
     /// Width in source pixels of the harmonized band around the regions (scope `regions`).
@@ -158,13 +199,19 @@ public struct SVIASettings: Sendable {
     /// Load the UNets without their fast (Winograd) kernel copies: several GB less memory per UNet, slower.
     public var lowMemory = false
 
-    /// The pictures the networks see: width × height, multiples of 64.
+    /// The pictures the networks see: width × height, multiples of 64; with `keepAspect`, the area to aim at.
     public var workSize: (width: Int, height: Int)
+    /// Give each picture a working size of its own aspect ratio near `workSize`'s area instead of stretching it to
+    /// `workSize` (the reference stretches every picture to 1024x512).
+    public var keepAspect: Bool
     public var prompts: SVIAPrompts
 
     // Video.
-    /// Reuse the previous frames' latents, noise and masks; off, every frame is painted from fresh noise.
+    /// Reuse the previous frames' latents, noise and masks; off, every frame is painted on its own.
     public var reuse: Bool
+    /// Without reuse: each frame's inpainting noise is seeded with `seed` + the frame's index (fresh noise);
+    /// false paints every frame with `seed`, as the reference paints every still.
+    public var freshNoisePerFrame: Bool
     /// A full inpainting pass every this many frames (and on scene cuts); 0: only on scene cuts.
     public var keyframeInterval: Int
     /// Fraction of the inpainting schedule a reuse pass runs, starting from the carried latents.
@@ -191,27 +238,37 @@ public struct SVIASettings: Sendable {
         harmonizerSteps = 50
         strength = 0.2
         harmonizerGuidance = 9
+        harmonizerEta = 1
         harmonizerSeed = 42
         harmonizeScope = .frame
         harmonizeBand = 16
         workSize = (1024, 512)
+        keepAspect = false
         prompts = .paper
         reuse = true
+        freshNoisePerFrame = true
         keyframeInterval = 30
         reuseStrength = 0.3
         maskMemory = 2
         maxUncoveredShare = 0.25
         switch preset {
         case .paper:
-            break
+            // Every frame of a video is painted as the reference paints a still: on its own, from the same seed,
+            // with no mask memory.
+            reuse = false
+            freshNoisePerFrame = false
+            maskMemory = 0
         case .default:
             // DDIM with eta 0 is deterministic given the start noise, which keeps video stable, and holds its
             // result at half the steps.
             steps = 25
             eta = 0
+            harmonizerEta = 0
             harmonizerSteps = 25
             skipEmptyCategories = true
             harmonizeScope = .regions
+            keepAspect = true
+            prompts = .privacy
         case .fast:
             inpainterRepository = "stabilityai/sd-turbo"
             harmonizerRepository = "stabilityai/sd-turbo"
@@ -220,14 +277,40 @@ public struct SVIASettings: Sendable {
             steps = 1
             guidance = 0
             eta = 0
+            harmonizerEta = 0
             passes = .single
             skipEmptyCategories = true
             harmonizerSteps = 2
             strength = 0.5
             harmonizerGuidance = 0
             harmonizeScope = .regions
+            keepAspect = true
+            prompts = .privacy
             reuseStrength = 0.5
         }
+    }
+
+    /// The working size of a `width`×`height` picture: `workSize`, or with `keepAspect` the size in multiples
+    /// of 64 nearest the picture's aspect ratio and `workSize`'s area (aspect counted twice as much as area).
+    public func workingSize(width: Int, height: Int) -> (width: Int, height: Int) {
+        guard keepAspect, width > 0, height > 0 else { return workSize }
+        let unit = 64
+        let area = Double(workSize.width * workSize.height), ratio = Double(width) / Double(height)
+        var best = workSize, bestCost = Double.infinity
+        let side = Int(area.squareRoot())
+        for h in stride(from: unit, through: max(unit, 4 * side), by: unit) {
+            let ideal = Double(h) * ratio / Double(unit)
+            for w in Set([max(1, Int(ideal.rounded(.down))), max(1, Int(ideal.rounded(.up)))]).sorted().map({ $0 * unit }) {
+                let aspectError = abs(Foundation.log(Double(w) / Double(h) / ratio))
+                let areaError = abs(Foundation.log(Double(w * h) / area))
+                let cost = 2 * aspectError + areaError
+                if cost < bestCost - 1e-12 || (abs(cost - bestCost) <= 1e-12 && w * h < best.width * best.height) {
+                    best = (w, h)
+                    bestCost = cost
+                }
+            }
+        }
+        return best
     }
 
     /// The models this configuration needs, in load order.
@@ -261,6 +344,7 @@ public struct SVIASettings: Sendable {
         if !(1...1000).contains(harmonizerSteps) { try fail("--harmonizer-steps must be between 1 and 1000") }
         if !(guidance >= 0 && guidance <= 50) { try fail("--guidance must be between 0 and 50") }
         if !(eta >= 0 && eta <= 1) { try fail("--eta must be between 0 and 1") }
+        if !(harmonizerEta >= 0 && harmonizerEta <= 1) { try fail("--harmonizer-eta must be between 0 and 1") }
         if !(strength > 0 && strength <= 1) { try fail("--strength must be in (0, 1]") }
         if !(reuseStrength > 0 && reuseStrength <= 1) { try fail("--reuse-strength must be in (0, 1]") }
         if workSize.width % 8 != 0 || workSize.height % 8 != 0 || workSize.width < 8 || workSize.height < 8 {
