@@ -120,6 +120,9 @@ struct AnonymizeCommand: ParsableCommand {
     @Option(help: "Write a JSON summary (inputs, outputs, frames, timings, what was stripped) to this file.")
     var report: String?
 
+    @Flag(help: "Print (and with --report write) what would be done to each input — stages, models, prompts per pass, steps, seeds, sizes, UNet evaluations — without loading any model or writing any picture.")
+    var dryRun = false
+
     @Flag(help: "Leave outputs that already exist (resume an interrupted folder run).")
     var skipExisting = false
 
@@ -174,6 +177,7 @@ struct AnonymizeCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let detectors = DetectorChoice(list: detectList)!
+        if dryRun { return try runDry(plan.items, skipped: plan.skipped, detectors: detectors) }
         var painter: SVIAPainter? = nil
         if method == .svia {
             // Every model is checked before any work starts, so a missing one costs nothing.
@@ -218,9 +222,7 @@ struct AnonymizeCommand: ParsableCommand {
         var options = AnonymizeOptions()
         options.method = method
         options.labelFormat = labelFormat
-        var m = CategoryMapping.named(mapping ?? (method == .svia && diffusion.preset == .paper ? "paper" : "privacy"))!
-        if let cats = try selectedCategories() { m = m.restricted(to: cats) }
-        options.mapping = m
+        options.mapping = try categoryMapping()
         options.dilation = dilate
         options.minRegion = minRegion
         options.feather = feather
@@ -283,6 +285,96 @@ struct AnonymizeCommand: ParsableCommand {
         }
         if failed > 0 { throw ExitCode(1) }
     }
+
+    /// `--mapping`, else paper's list for the paper preset and the privacy list otherwise; cut to `--categories`.
+    func categoryMapping() throws -> CategoryMapping {
+        var m = CategoryMapping.named(mapping ?? (method == .svia && diffusion.preset == .paper ? "paper" : "privacy"))!
+        if let cats = try selectedCategories() { m = m.restricted(to: cats) }
+        return m
+    }
+
+    /// `--dry-run`: the plan of every input, from the settings and the inputs' sizes; models are only looked up.
+    func runDry(_ items: [JobItem], skipped: [SkippedFile], detectors: DetectorChoice) throws {
+        struct Segmentation: Codable {
+            var source: String
+            var model: String?
+            var path: String?
+        }
+        struct FilePlan: Codable {
+            var input: String
+            var output: String
+            var kind: JobItem.Kind
+            var method: String
+            var regions: Segmentation
+            var detectors: [String]
+            var categories: [String: [String]]
+            var svia: SVIAPlan?
+        }
+        struct Summary: Codable {
+            var version: String
+            var dryRun = true
+            var method: String
+            var preset: String?
+            var files: [FilePlan]
+            var skipped: [SkippedFile]
+        }
+        let settings = method == .svia ? try diffusion.settings() : nil
+        let models = settings.map { SVIAModels.paths($0.repositories) } ?? [:]
+        let mapping = try categoryMapping()
+        var detected: [PrivacyCategory] = []
+        if detectors.contains(.faces) { detected.append(.face) }
+        if detectors.contains(.text) { detected.append(.text) }
+        let regions: Segmentation
+        if let masks {
+            regions = Segmentation(source: "label maps in \(masks)")
+        } else if let path = SegmenterRegions.locate(segmenterArguments.segmenter) {
+            regions = Segmentation(source: "segmenter", model: segmenterArguments.segmenter ?? SegmenterRegions.defaultRepositories.first { path.contains($0.replacingOccurrences(of: "/", with: "--")) }, path: path)
+        } else {
+            regions = Segmentation(source: "segmenter (not found: \(SegmenterArguments.searchedDescription))",
+                                   model: segmenterArguments.segmenter ?? SegmenterRegions.defaultRepositories[0])
+        }
+        var categories: [String: [String]] = [:]
+        for entry in mapping.classes {
+            categories[entry.category.rawValue] = entry.trainIds.map { Cityscapes.labelForTrainId[Int($0)].name }
+        }
+        var files: [FilePlan] = []
+        for item in items {
+            var size: (width: Int, height: Int)? = nil
+            switch item.kind {
+            case .image:
+                if let image = try? StillImage.read(path: item.input) { size = (image.width, image.height) }
+            case .video:
+                if let stream = (try? MediaProbe.probe(path: item.input))?.streams.first(where: { $0.kind == .video }),
+                   let w = stream.width, let h = stream.height { size = (w, h) }
+            }
+            let plan = settings.map {
+                SVIAPlan(settings: $0, mapping: mapping, detected: detected, source: size,
+                         video: item.kind == .video && keyframeSelectionIsOff, models: models)
+            }
+            let file = FilePlan(input: item.input, output: item.output, kind: item.kind, method: method.rawValue,
+                                regions: regions, detectors: detected.map(\.rawValue), categories: categories, svia: plan)
+            files.append(file)
+            print("\(item.input) (\(item.kind.rawValue)\(size.map { ", \($0.width)x\($0.height)" } ?? "")) -> \(item.output)")
+            print("  regions: \(regions.source)\(regions.path.map { " (\($0))" } ?? ""); detectors: \(detected.isEmpty ? "none" : detected.map(\.rawValue).joined(separator: ", "))")
+            if let plan { for line in plan.lines { print(line) } } else { print("  method \(method.rawValue)") }
+        }
+        for s in skipped where !quiet { Terminal.note("skipped \(s.path): \(s.reason)") }
+        if let report {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            do {
+                try AtomicFile.write(encoder.encode(Summary(version: Svia.configuration.version, method: method.rawValue,
+                                                            preset: settings?.preset.rawValue, files: files, skipped: skipped)),
+                                     to: report)
+            } catch {
+                Terminal.error("\(report): cannot write report: \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    /// Keyframe mode paints each selected frame as a still.
+    var keyframeSelectionIsOff: Bool { !keyframes }
 
     func writeReport(_ reports: [FileReport], skipped: [SkippedFile], seconds: Double, to path: String) throws {
         struct Summary: Codable {
