@@ -104,6 +104,28 @@ import Testing
         #expect(Self.equalShare(out, img, in: (40..<64, 20..<32)) < 0.5)
     }
 
+    @Test func classesOfOneCategoryArePaintedWithTheirOwnPrompts() throws {
+        let t = try Setup()
+        let s = t.scratch
+        let img = texture(width: 64, height: 32)
+        try StillImage.write(img, to: s.file("in.png"))
+        _ = try s.mkdir("masks")
+        // A car (trainId 13) beside a bus (15): one vehicle region, two prompts.
+        var map = carLabelMap(width: 64, height: 32, car: (4..<20, 4..<20))
+        for y in 4..<20 { for x in 30..<50 { map[x, y] = 15 } }
+        try StillImage.writeGray(map, to: s.file("masks/in.png"))
+        let r = try t.run([s.file("in.png"), "--masks", s.file("masks"), "-o", s.file("out.png"), "--no-harmonize",
+                           "--report", s.file("report.json")] + Self.tiny)
+        #expect(r.status == 0, "\(r.stderr)")
+        let svia = (try Self.report(s.file("report.json"))["files"] as! [[String: Any]])[0]["svia"] as! [String: Any]
+        #expect(svia["inpaintPasses"] as? [String: Int] == ["vehicle": 1, "class:bus": 1])
+        // Two passes of 2 guided steps.
+        #expect(svia["unetEvaluations"] as? Int == 2 * 2 * 2)
+        let out = try StillImage.read(path: s.file("out.png"))
+        #expect(Self.equalShare(out, img, in: (30..<50, 4..<20)) < 0.01 && Self.equalShare(out, img, in: (4..<20, 4..<20)) < 0.01)
+        #expect(Self.equalShare(out, img, in: (54..<64, 24..<32)) == 1)
+    }
+
     @Test func lowMemoryGivesTheSamePicture() throws {
         let t = try Setup()
         let s = t.scratch

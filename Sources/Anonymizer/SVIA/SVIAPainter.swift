@@ -9,6 +9,8 @@ public struct SVIAStats: Codable, Sendable, Equatable {
     public var seeds: [String: UInt64] = [:]
     /// UNet evaluations (a guided step counts two: the conditional and the unconditional branch).
     public var unetEvaluations = 0
+    /// Full inpainting passes run, per prompt: a category (`vehicle`) or a class with its own prompt (`class:bus`).
+    public var inpaintPasses: [String: Int] = [:]
     /// Frames painted with full inpainting passes, and frames painted by a reuse pass from carried latents.
     public var keyframes = 0
     public var reusedFrames = 0
@@ -87,6 +89,7 @@ public struct SVIAPainter: Sendable {
                 let (painted, _) = try inpaint(noisy, mask: p.mask, prompt: models.inpaintPrompts[p.key]!,
                                               seed: frameSeed, steps: settings.steps, strength: 1,
                                               initialLatents: nil, stats: &stats)
+                stats.inpaintPasses[p.key, default: 0] += 1
                 composite = BaselineMethod.composite(painted, over: composite, inside: p.mask)
             }
             if clip != nil { stats.keyframes += 1 }
