@@ -228,6 +228,26 @@ import Testing
         #expect(mask3[20, 10] == 255)
     }
 
+    /// paper paints every frame as the reference paints a still: full passes on every frame, no reuse pass, the
+    /// same seeds, so identical frames give identical pictures; its UNet work is the still's, once per frame.
+    @Test func paperPaintsEveryFrameAsAStill() throws {
+        let t = try Setup()
+        let s = t.scratch
+        let car = Self.rect(8..<40, 4..<24)
+        try Self.makeClip(s, frames: 2, identical: true) { _ in carLabelMap(width: 64, height: 32, car: car) }
+        let r = try t.run([s.file("in.mp4"), "--masks", s.file("masks"), "-o", s.file("out.mp4"), "--preset", "paper",
+                           "--crf", "0", "--report", s.file("report.json")] + Self.tiny)
+        #expect(r.status == 0, "\(r.stderr)")
+        let out = try Self.frames(s.file("out.mp4")), input = try Self.frames(s.file("in.mp4"))
+        #expect(out.count == 2)
+        #expect(Self.meanDifference(out[1], out[0], in: (0..<64, 0..<32)) < 0.5)
+        #expect(Self.equalShare(out[1], input[1], in: car) < 0.05)
+        let svia = (try Self.report(s.file("report.json"))["files"] as! [[String: Any]])[0]["svia"] as! [String: Any]
+        #expect(svia["reusedFrames"] as? Int == 0 && svia["keyframes"] as? Int == 2)
+        // Per frame: 5 categories x 2 guided steps x 2 + the harmonizer's 2 guided steps x 2.
+        #expect(svia["unetEvaluations"] as? Int == 2 * (5 * 2 * 2 + 2 * 2))
+    }
+
     @Test func keyframesAreWrittenAsStills() throws {
         let t = try Setup()
         let s = t.scratch
