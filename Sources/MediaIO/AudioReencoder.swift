@@ -129,7 +129,7 @@ final class AudioReencoder {
                 pending[c].removeFirst(n)
             }
             f.pointee.pts = nextPts
-            nextPts += Int64(n)
+            nextPts = nextPts.clampedAdding(Int64(n))
             try check(avcodec_send_frame(enc, f), "encode audio", path: path)
             try drainEncoder()
         }

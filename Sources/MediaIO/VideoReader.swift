@@ -94,13 +94,7 @@ public final class VideoReader {
 
         let par = st.pointee.codecpar!
         let w = Int(par.pointee.width), h = Int(par.pointee.height)
-        var space = par.pointee.color_space
-        if space == AVCOL_SPC_UNSPECIFIED || space == AVCOL_SPC_RGB || space == AVCOL_SPC_RESERVED {
-            space = ColorInfo.defaultSpace(width: w, height: h)
-        }
-        let full = par.pointee.color_range == AVCOL_RANGE_JPEG
-            || ColorInfo.isFullRangeFormat(AVPixelFormat(rawValue: par.pointee.format))
-        color = ColorInfo(space: space, fullRange: full, primaries: par.pointee.color_primaries, transfer: par.pointee.color_trc)
+        color = ColorInfo(parameters: par)
 
         let rotation = displayRotation(st)
         let tb = st.pointee.time_base
@@ -112,7 +106,7 @@ public final class VideoReader {
         } else if input.ctx.pointee.duration > 0 && input.ctx.pointee.duration != svia_nopts_value() {
             duration = Double(input.ctx.pointee.duration) / Double(AV_TIME_BASE)
         }
-        defaultDuration = rate > 0 ? max(1, Int64((Double(tb.den) / (rate * Double(tb.num))).rounded())) : 1
+        defaultDuration = rate > 0 ? max(1, Int64.clamped((Double(tb.den) / (rate * Double(tb.num))).rounded(), nan: 1)) : 1
         let inp = input
         let streams = (0..<inp.streamCount).map { StreamInfo(inp.stream($0)) }
         info = VideoInfo(
@@ -195,8 +189,8 @@ public final class VideoReader {
         if info.rotationDegrees != 0 { image = image.rotated(clockwise: info.rotationDegrees) }
 
         var pts = f.pointee.best_effort_timestamp
-        if pts == svia_nopts_value() { pts = lastPts == Int64.min ? 0 : lastPts + max(lastDuration, 1) }
-        if lastPts != Int64.min && pts <= lastPts { pts = lastPts + 1 }
+        if pts == svia_nopts_value() { pts = lastPts == Int64.min ? 0 : lastPts.clampedAdding(max(lastDuration, 1)) }
+        if lastPts != Int64.min && pts <= lastPts { pts = lastPts.clampedAdding(1) }
         var duration = f.pointee.pkt_duration
         if duration <= 0 { duration = defaultDuration }
         lastPts = pts
