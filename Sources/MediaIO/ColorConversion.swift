@@ -134,4 +134,31 @@ extension RGBImage {
         }
         return RGBImage(width: ow, height: oh, pixels: out)
     }
+
+    /// The picture mirrored left to right.
+    func mirrored() -> RGBImage {
+        var out = pixels
+        let w = width
+        for y in 0..<height {
+            for x in 0..<w {
+                let s = (y * w + x) * 3, o = (y * w + (w - 1 - x)) * 3
+                out[o] = pixels[s]; out[o + 1] = pixels[s + 1]; out[o + 2] = pixels[s + 2]
+            }
+        }
+        return RGBImage(width: w, height: height, pixels: out)
+    }
+
+    /// The picture as shown for an EXIF Orientation value (1: as stored; 2...8: mirrored and/or turned).
+    func oriented(exif orientation: Int) -> RGBImage {
+        switch orientation {
+        case 2: return mirrored()
+        case 3: return rotated(clockwise: 180)
+        case 4: return mirrored().rotated(clockwise: 180)
+        case 5: return mirrored().rotated(clockwise: 270)
+        case 6: return rotated(clockwise: 90)
+        case 7: return mirrored().rotated(clockwise: 90)
+        case 8: return rotated(clockwise: 270)
+        default: return self
+        }
+    }
 }

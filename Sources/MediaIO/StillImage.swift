@@ -14,14 +14,18 @@ public enum StillImage {
         }
     }
 
+    /// The picture upright: a JPEG's EXIF orientation (a phone held upright or mirrored) is applied, as a
+    /// video's display matrix is; the written output then needs no orientation tag.
     public static func read(path: String) throws -> RGBImage {
-        let (bytes, w, h) = try decode(path: path, to: AV_PIX_FMT_RGB24)
-        return RGBImage(width: w, height: h, pixels: bytes)
+        let header = try headerBytes(path)
+        let (bytes, w, h) = try decode(path: path, to: AV_PIX_FMT_RGB24, header: header)
+        let image = RGBImage(width: w, height: h, pixels: bytes)
+        return image.oriented(exif: ExifScanner.scan(jpeg: header)?.orientation ?? 1)
     }
 
     /// An 8-bit single-channel picture (label map, mask); colour files are converted to luma.
     public static func readGray(path: String) throws -> GrayImage {
-        let (bytes, w, h) = try decode(path: path, to: AV_PIX_FMT_GRAY8)
+        let (bytes, w, h) = try decode(path: path, to: AV_PIX_FMT_GRAY8, header: try headerBytes(path))
         return GrayImage(width: w, height: h, pixels: bytes)
     }
 
@@ -55,8 +59,17 @@ public enum StillImage {
     /// JPEG (JFIF) is BT.601 full range.
     static let jpegColor = ColorInfo(space: AVCOL_SPC_BT470BG, fullRange: true)
 
-    private static func decode(path: String, to target: AVPixelFormat) throws -> ([UInt8], Int, Int) {
+    /// The first bytes of a file: enough for the PNG header, or a JPEG's markers up to its frame header.
+    static func headerBytes(_ path: String, limit: Int = 1 << 20) throws -> [UInt8] {
+        try InputFile.preflight(path)
+        guard let fh = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? fh.close() }
+        return [UInt8]((try? fh.read(upToCount: limit)) ?? Data())
+    }
+
+    private static func decode(path: String, to target: AVPixelFormat, header: [UInt8]) throws -> ([UInt8], Int, Int) {
         _ = try format(of: path)
+        if let (w, h) = ImageHeader.declaredSize(header) { try MediaLimits.check(width: w, height: h, path: path) }
         let input = try InputFile(path: path)
         let (idx, codec) = try input.videoStream()
         let decoder = try Decoder(stream: input.stream(idx), codec: codec, threads: 1, path: path)

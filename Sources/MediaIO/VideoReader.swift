@@ -39,6 +39,7 @@ final class Decoder {
         try check(avcodec_parameters_to_context(c, stream.pointee.codecpar), "configure decoder", path: path)
         c.pointee.pkt_timebase = stream.pointee.time_base
         c.pointee.thread_count = Int32(threads)
+        c.pointee.max_pixels = Int64(MediaLimits.maxPixels)
         try check(avcodec_open2(c, codec, nil), "open decoder \(String(cString: codec.pointee.name))", path: path)
     }
 

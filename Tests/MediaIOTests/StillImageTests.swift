@@ -131,3 +131,73 @@ func pngChunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
     func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
     return be(UInt32(body.count)) + typed + be(crc)
 }
+
+/// An APP1 EXIF segment holding only IFD0's Orientation.
+func orientationSegment(_ value: Int) -> [UInt8] {
+    let t: [UInt8] = Array("II".utf8) + [42, 0, 8, 0, 0, 0] + [1, 0] + [0x12, 0x01, 3, 0, 1, 0, 0, 0, UInt8(value), 0, 0, 0]
+        + [0, 0, 0, 0]
+    let payload = Array("Exif".utf8) + [0, 0] + t
+    let len = payload.count + 2
+    return [0xFF, 0xE1, UInt8(len >> 8), UInt8(len & 0xFF)] + payload
+}
+
+extension StillImageTests {
+    /// A phone photo stored sideways with an Orientation tag reads upright and is written upright, untagged.
+    /// The stored picture is 32x16: red left half, blue right half, a green top-left corner.
+    @Test(arguments: [(1, 32, 16), (2, 32, 16), (3, 32, 16), (6, 16, 32), (8, 16, 32), (5, 16, 32), (7, 16, 32)])
+    func jpegOrientationIsApplied(case: (Int, Int, Int)) throws {
+        let (orientation, w, h) = `case`
+        let dir = try TestDir()
+        var img = RGBImage(width: 32, height: 16)
+        for y in 0..<16 { for x in 0..<32 { img[x, y] = x < 16 ? (255, 0, 0) : (0, 0, 255) } }
+        for y in 0..<4 { for x in 0..<4 { img[x, y] = (0, 255, 0) } }
+        let plain = dir.file("plain.jpg")
+        try StillImage.write(img, to: plain)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: plain)))
+        bytes.insert(contentsOf: orientationSegment(orientation), at: 2)
+        let tagged = dir.file("phone.jpg")
+        try Data(bytes).write(to: URL(fileURLWithPath: tagged))
+
+        let back = try StillImage.read(path: tagged)
+        #expect(back.width == w && back.height == h)
+        let expected = img.oriented(exif: orientation)
+        #expect(psnr(expected, back) > 25, "orientation \(orientation)")
+        // Where the green corner lands, by the EXIF definition of each value.
+        let corner: (Int, Int) = [1: (1, 1), 2: (30, 1), 3: (30, 14), 5: (1, 1), 6: (14, 1), 7: (14, 30), 8: (1, 30)][orientation]!
+        let px = back[corner.0, corner.1]
+        #expect(px.1 > 200 && px.0 < 60 && px.2 < 60, "orientation \(orientation): \(px)")
+
+        let out = dir.file("out.jpg")
+        try StillImage.write(back, to: out)
+        #expect(ExifScanner.scan(jpeg: [UInt8](try Data(contentsOf: URL(fileURLWithPath: out)))) == nil)
+        let written = try StillImage.read(path: out)
+        #expect(written.width == w && written.height == h)
+    }
+
+    /// The size in the header is checked before FFmpeg decodes anything.
+    @Test(arguments: [(60000, 60000), (20000, 8)])
+    func oversizedPNGIsRefusedBeforeDecoding(size: (Int, Int)) throws {
+        let dir = try TestDir()
+        let path = dir.file("bomb.png")
+        try StillImage.write(patternImage(width: 8, height: 8), to: path)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        for (o, v) in [(16, size.0), (20, size.1)] {
+            bytes[o] = UInt8(v >> 24); bytes[o + 1] = UInt8(v >> 16 & 0xFF); bytes[o + 2] = UInt8(v >> 8 & 0xFF); bytes[o + 3] = UInt8(v & 0xFF)
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(throws: MediaError.dimensionsTooLarge(path: path, width: size.0, height: size.1)) {
+            try StillImage.read(path: path)
+        }
+        #expect(ImageHeader.declaredSize(bytes)! == (size.0, size.1))
+    }
+
+    @Test func jpegHeaderSizeIsFound() throws {
+        let dir = try TestDir()
+        let path = dir.file("a.jpg")
+        try StillImage.write(patternImage(width: 33, height: 17), to: path)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes.insert(contentsOf: exifSegment(make: "Acme", model: "Cam9"), at: 2)
+        #expect(ImageHeader.declaredSize(bytes)! == (33, 17))
+        #expect(ImageHeader.declaredSize([0xFF, 0xD8, 0xFF]) == nil)
+    }
+}
