@@ -76,6 +76,8 @@ public final class VideoReader {
     private var lastDuration: Int64 = 0
     private let defaultDuration: Int64
     private let keyframesOnly: Bool
+    /// The size of the first decoded picture, before rotation; every later picture is scaled to it.
+    private var codedSize: (Int, Int)?
 
     public convenience init(path: String) throws {
         try self.init(path: path, keyframesOnly: false)
@@ -179,14 +181,18 @@ public final class VideoReader {
     private func convert(_ f: UnsafeMutablePointer<AVFrame>) throws -> VideoFrame {
         let w = f.pointee.width, h = f.pointee.height
         try MediaLimits.check(width: Int(w), height: Int(h), path: path)
+        // Every picture comes out at the first picture's size: a recording whose resolution changes
+        // mid-stream (two clips joined) has its later pictures scaled to the first size.
+        if codedSize == nil { codedSize = (Int(w), Int(h)) }
+        let (ow, oh) = codedSize!
         if scaler == nil || scalerKey != (w, h, f.pointee.format) {
             scaler = try Scaler(srcWidth: Int(w), srcHeight: Int(h), srcFormat: AVPixelFormat(rawValue: f.pointee.format),
-                                dstWidth: Int(w), dstHeight: Int(h), dstFormat: AV_PIX_FMT_RGB24, color: color)
-            rgb = try Frame(width: Int(w), height: Int(h), format: AV_PIX_FMT_RGB24)
+                                dstWidth: ow, dstHeight: oh, dstFormat: AV_PIX_FMT_RGB24, color: color)
+            rgb = try Frame(width: ow, height: oh, format: AV_PIX_FMT_RGB24)
             scalerKey = (w, h, f.pointee.format)
         }
         try scaler!.scale(f, into: rgb!.f)
-        var image = RGBImage(width: Int(w), height: Int(h), pixels: rgb!.packedBytes(channels: 3))
+        var image = RGBImage(width: ow, height: oh, pixels: rgb!.packedBytes(channels: 3))
         if info.rotationDegrees != 0 { image = image.rotated(clockwise: info.rotationDegrees) }
 
         var pts = f.pointee.best_effort_timestamp

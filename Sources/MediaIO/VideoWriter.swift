@@ -191,8 +191,9 @@ public final class VideoWriter {
 
     /// Encodes one picture. `pts` and `duration` are in the writer's time base; pts must increase.
     public func write(_ image: RGBImage, pts: Int64, duration: Int64) throws {
-        precondition(image.width == width && image.height == height,
-                     "VideoWriter: picture \(image.width)x\(image.height), expected \(width)x\(height)")
+        if image.width != width || image.height != height {
+            throw MediaError.pictureSizeChanged(path: path, expected: "\(width)x\(height)", got: "\(image.width)x\(image.height)")
+        }
         try startIfNeeded()
         let tb = encoder!.pointee.time_base
         let same = av_cmp_q(tb, inputTimeBase) == 0

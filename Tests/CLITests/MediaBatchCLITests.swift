@@ -1,0 +1,59 @@
+import Foundation
+import MediaIO
+import Testing
+
+/// Recordings as dashcams leave them: joined clips, partial files of a killed run.
+@Suite(.serialized) struct MediaBatchCLITests {
+    /// A clip made by ffmpeg from testsrc2.
+    static func clip(_ path: String, size: String, seconds: String = "0.4", format: [String] = []) throws {
+        try tool("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=\(size):rate=10", "-t", seconds,
+                            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"] + format + [path])
+    }
+
+    /// Two transport streams joined byte for byte: 320x180, then 160x90 (a resolution change mid-stream).
+    static func joinedTS(_ s: Scratch, _ path: String) throws {
+        try clip(s.file("part1.ts"), size: "320x180")
+        try clip(s.file("part2.ts"), size: "160x90")
+        let joined = try Data(contentsOf: URL(fileURLWithPath: s.file("part1.ts")))
+            + Data(contentsOf: URL(fileURLWithPath: s.file("part2.ts")))
+        try joined.write(to: URL(fileURLWithPath: path))
+        try FileManager.default.removeItem(atPath: s.file("part1.ts"))
+        try FileManager.default.removeItem(atPath: s.file("part2.ts"))
+    }
+
+    static func labelMaps(_ folder: String, count: Int = 12) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for i in 0..<count {
+            try StillImage.writeGray(carLabelMap(width: 64, height: 36, car: (4..<20, 4..<20)),
+                                     to: folder + String(format: "/%06d.png", i))
+        }
+    }
+
+    /// The pid of a process that has ended.
+    static func deadPid() throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/true")
+        try p.run()
+        p.waitUntilExit()
+        return p.processIdentifier
+    }
+
+    @Test func resolutionChangeIsScaledToTheFirstSizeAndStalePartialsGo() throws {
+        let s = try Scratch()
+        try Self.joinedTS(s, s.file("joined.ts"))
+        try Self.labelMaps(s.file("masks"))
+        let dead = try Self.deadPid()
+        let stale = ".old.svia-partial-\(dead)-k3j9.mp4", live = ".live.svia-partial-\(getpid())-abc.mp4"
+        for name in [stale, live, ".keep", ".x.svia-partial-notapid.mp4"] {
+            try Data([1, 2, 3]).write(to: URL(fileURLWithPath: s.file(name)))
+        }
+        let r = try CLI.run(["anonymize", s.file("joined.ts"), "--masks", s.file("masks"), "--method", "graymask",
+                             "--detect", "none", "-o", s.file("out.mp4"), "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try tool("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
+                                     "-of", "csv=p=0", s.file("out.mp4")]).trimmingCharacters(in: .whitespacesAndNewlines) == "320,180")
+        #expect(try videoTiming(s.file("out.mp4")).pts.count == 8)
+        let hidden = s.tree().filter { $0.hasPrefix(".") }
+        #expect(hidden.sorted() == [".keep", live, ".x.svia-partial-notapid.mp4"].sorted())
+    }
+}
