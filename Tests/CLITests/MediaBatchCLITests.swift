@@ -2,7 +2,7 @@ import Foundation
 import MediaIO
 import Testing
 
-/// Recordings as dashcams leave them: joined clips, partial files of a killed run.
+/// Recordings as dashcams leave them: transport streams, joined clips, partial files of a killed run.
 @Suite(.serialized) struct MediaBatchCLITests {
     /// A clip made by ffmpeg from testsrc2.
     static func clip(_ path: String, size: String, seconds: String = "0.4", format: [String] = []) throws {
@@ -55,5 +55,28 @@ import Testing
         #expect(try videoTiming(s.file("out.mp4")).pts.count == 8)
         let hidden = s.tree().filter { $0.hasPrefix(".") }
         #expect(hidden.sorted() == [".keep", live, ".x.svia-partial-notapid.mp4"].sorted())
+    }
+
+    @Test func folderOfTransportStreamsIsWrittenAsMP4() throws {
+        let s = try Scratch()
+        _ = try s.mkdir("rec")
+        try Self.joinedTS(s, s.file("rec/rec1.ts"))
+        try Self.clip(s.file("rec/rec2.ts"), size: "64x48")
+        try Self.clip(s.file("rec/rec2.mp4"), size: "64x48")
+        for name in ["rec1", "rec2"] { try Self.labelMaps(s.file("masks/\(name)")) }
+        let r = try CLI.run(["anonymize", s.file("rec"), "--masks", s.file("masks"), "--method", "graymask",
+                             "--detect", "none", "-o", s.file("o"), "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(s.tree("o") == ["rec1.mp4", "rec2.mp4", "rec2_ts.mp4"])
+        for name in ["rec1.mp4", "rec2.mp4", "rec2_ts.mp4"] {
+            #expect(try videoTiming(s.file("o/\(name)")).pts.count == 4 || name == "rec1.mp4")
+        }
+        #expect(try videoTiming(s.file("o/rec1.mp4")).pts.count == 8)
+
+        let explicit = try CLI.run(["anonymize", s.file("rec/rec2.ts"), "--masks", s.file("masks"), "--method", "graymask",
+                                    "--detect", "none", "-o", s.file("out.ts"), "--quiet"])
+        #expect(explicit.status != 0)
+        #expect(explicit.stderr.contains("out.ts") && explicit.stderr.contains(".mp4"), "\(explicit.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: s.file("out.ts")))
     }
 }
