@@ -2,7 +2,8 @@ import Foundation
 import MediaIO
 import Testing
 
-/// Recordings as dashcams leave them: transport streams, joined clips, partial files of a killed run.
+/// Recordings as dashcams leave them: transport streams, joined clips, twins in two containers, partial files
+/// of a killed run.
 @Suite(.serialized) struct MediaBatchCLITests {
     /// A clip made by ffmpeg from testsrc2.
     static func clip(_ path: String, size: String, seconds: String = "0.4", format: [String] = []) throws {
@@ -78,5 +79,39 @@ import Testing
         #expect(explicit.status != 0)
         #expect(explicit.stderr.contains("out.ts") && explicit.stderr.contains(".mp4"), "\(explicit.stderr)")
         #expect(!FileManager.default.fileExists(atPath: s.file("out.ts")))
+    }
+
+    @Test(arguments: ["masks", "masks/exported", "."])
+    func exportingMasksOverTheLabelMapsIsRefused(export: String) throws {
+        let s = try Scratch()
+        try StillImage.write(texture(width: 32, height: 16), to: s.file("in.png"))
+        _ = try s.mkdir("masks")
+        let map = carLabelMap(width: 32, height: 16, car: (0..<8, 0..<8))
+        try StillImage.writeGray(map, to: s.file("masks/in.png"))
+        let r = try CLI.run(["anonymize", s.file("in.png"), "--masks", s.file("masks"), "--method", "graymask",
+                             "--detect", "none", "-o", s.file("out.png"), "--export-masks", s.file(export), "--quiet"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("--export-masks"), "\(r.stderr)")
+        #expect(try StillImage.readGray(path: s.file("masks/in.png")) == map)
+        #expect(!FileManager.default.fileExists(atPath: s.file("out.png")))
+    }
+
+    @Test func keyframeStillsOfTwinsAreSeparateAndSkipExistingKeepsThem() throws {
+        let s = try Scratch()
+        _ = try s.mkdir("in")
+        try Self.clip(s.file("in/a.mp4"), size: "64x48", seconds: "0.8")
+        try Self.clip(s.file("in/a.mov"), size: "64x48", seconds: "0.8")
+        try Self.labelMaps(s.file("masks/a"))
+        let args = ["anonymize", s.file("in"), "--masks", s.file("masks"), "--method", "graymask", "--detect", "none",
+                    "--keyframes", "--every", "0.5", "-o", s.file("kf"), "--quiet"]
+        let r = try CLI.run(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(s.tree("kf") == ["a_mov_00-00-00.000.png", "a_mov_00-00-00.500.png",
+                                 "a_mp4_00-00-00.000.png", "a_mp4_00-00-00.500.png"])
+        let marker = RGBImage(width: 2, height: 2, fill: (1, 2, 3))
+        try StillImage.write(marker, to: s.file("kf/a_mp4_00-00-00.500.png"))
+        let again = try CLI.run(args + ["--skip-existing"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try StillImage.read(path: s.file("kf/a_mp4_00-00-00.500.png")) == marker)
     }
 }
