@@ -283,7 +283,7 @@ public struct AnonymizeRunner: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw RunError.missingLabelMap(input: item.input, labelMap: path)
         }
-        return try StillImage.readGray(path: path)
+        return try StillImage.readLabelMap(path: path)
     }
 }
 

@@ -114,4 +114,19 @@ import Testing
         #expect(again.status == 0, "\(again.stderr)")
         #expect(try StillImage.read(path: s.file("kf/a_mp4_00-00-00.500.png")) == marker)
     }
+
+    /// A colour label map is refused by name; the other picture of the folder is still done.
+    @Test func colourLabelMapIsRefusedByName() throws {
+        let s = try Scratch()
+        _ = try s.mkdir("in")
+        _ = try s.mkdir("masks")
+        for name in ["a", "b"] { try StillImage.write(texture(width: 32, height: 16), to: s.file("in/\(name).png")) }
+        try StillImage.writeGray(carLabelMap(width: 32, height: 16, car: (0..<8, 0..<8)), to: s.file("masks/a.png"))
+        try StillImage.write(texture(width: 32, height: 16), to: s.file("masks/b.png"))
+        let r = try CLI.run(["anonymize", s.file("in"), "--masks", s.file("masks"), "--method", "graymask",
+                             "--detect", "none", "-o", s.file("o")])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(s.file("masks/b.png")) && r.stderr.contains("label map"), "\(r.stderr)")
+        #expect(s.tree("o") == ["a.png"])
+    }
 }

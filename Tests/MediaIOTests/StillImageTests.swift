@@ -201,3 +201,79 @@ extension StillImageTests {
         #expect(ImageHeader.declaredSize([0xFF, 0xD8, 0xFF]) == nil)
     }
 }
+
+/// A PNG from raw scanlines (filter 0, stored deflate blocks): any colour type and depth FFmpeg reads.
+func rawPNG(width: Int, height: Int, colorType: UInt8, bitDepth: UInt8, rows: [[UInt8]], palette: [UInt8]? = nil) -> [UInt8] {
+    func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+    let raw: [UInt8] = rows.flatMap { (row: [UInt8]) -> [UInt8] in [0] + row }
+    var z: [UInt8] = [0x78, 0x01]
+    var i = 0
+    repeat {
+        let n = min(65535, raw.count - i)
+        let last: UInt8 = i + n >= raw.count ? 1 : 0
+        let len = UInt16(n), nlen = ~UInt16(n)
+        let head: [UInt8] = [last, UInt8(len & 0xFF), UInt8(len >> 8), UInt8(nlen & 0xFF), UInt8(nlen >> 8)]
+        z += head
+        z += raw[i..<(i + n)]
+        i += n
+    } while i < raw.count
+    var a: UInt32 = 1, b: UInt32 = 0
+    for byte in raw { a = (a + UInt32(byte)) % 65521; b = (b + a) % 65521 }
+    let adler = Int(b) << 16 | Int(a)
+    z += be(adler)
+    var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+    png += pngChunk("IHDR", be(width) + be(height) + [bitDepth, colorType, 0, 0, 0])
+    if let palette { png += pngChunk("PLTE", palette) }
+    png += pngChunk("IDAT", z) + pngChunk("IEND", [])
+    return png
+}
+
+extension StillImageTests {
+    static let ids: [UInt8] = [0, 10, 13, 255, 11, 24, 18, 7]
+
+    /// Palette indices are the class ids, whatever colours the palette gives them.
+    @Test func paletteLabelMapReadsIndices() throws {
+        let dir = try TestDir()
+        var palette: [UInt8] = []
+        for i in 0..<256 { palette += [UInt8((i * 37) & 255), UInt8((i * 91) & 255), UInt8(255 - i)] }
+        let path = dir.file("pal.png")
+        try Data(rawPNG(width: 8, height: 2, colorType: 3, bitDepth: 8, rows: [Self.ids, Self.ids.reversed()],
+                        palette: palette)).write(to: URL(fileURLWithPath: path))
+        #expect(try probeRows(path, "v:0", "stream=pix_fmt") == ["pal8"])
+        let map = try StillImage.readLabelMap(path: path)
+        #expect(map.pixels == Self.ids + Self.ids.reversed())
+    }
+
+    @Test func sixteenBitLabelMapReadsIdsExactly() throws {
+        let dir = try TestDir()
+        let path = dir.file("g16.png")
+        let row: [UInt8] = Self.ids.flatMap { (v: UInt8) -> [UInt8] in [0, v] }
+        try Data(rawPNG(width: 8, height: 1, colorType: 0, bitDepth: 16, rows: [row])).write(to: URL(fileURLWithPath: path))
+        #expect(try probeRows(path, "v:0", "stream=pix_fmt").first?.hasPrefix("gray16") == true)
+        #expect(try StillImage.readLabelMap(path: path).pixels == Self.ids)
+
+        let over = dir.file("over.png")
+        try Data(rawPNG(width: 2, height: 1, colorType: 0, bitDepth: 16, rows: [[0, 13, 1, 44]])).write(to: URL(fileURLWithPath: over))
+        #expect {
+            try StillImage.readLabelMap(path: over)
+        } throws: { e in
+            guard case .unsupportedLabelMap(let p, let d)? = e as? MediaError else { return false }
+            return p == over && d.contains("300")
+        }
+    }
+
+    @Test func rgbLabelMapIsRefused() throws {
+        let dir = try TestDir()
+        let path = dir.file("rgb.png")
+        try StillImage.write(patternImage(width: 8, height: 4), to: path)
+        #expect {
+            try StillImage.readLabelMap(path: path)
+        } throws: { e in
+            guard case .unsupportedLabelMap(let p, _)? = e as? MediaError else { return false }
+            return p == path && "\(e)".contains("rgb24") && "\(e)".contains(path)
+        }
+        let gray = dir.file("gray.png")
+        try StillImage.writeGray(GrayImage(width: 8, height: 1, pixels: Self.ids), to: gray)
+        #expect(try StillImage.readLabelMap(path: gray).pixels == Self.ids)
+    }
+}
