@@ -96,19 +96,33 @@ public struct AnonymizeRunner: Sendable {
 
     public func run(_ items: [JobItem], progress: (ProgressEvent) -> Void = { _ in }) -> [FileReport] {
         var reports: [FileReport] = []
+        let shared = Self.sharedKeyframeStems(items)
         for (i, item) in items.enumerated() {
             progress(.fileStarted(index: i, of: items.count, item: item))
-            let report = runOne(item, progress: progress)
+            let report = runOne(item, extensionInStillNames: shared.contains(Self.keyframeStem(item)), progress: progress)
             progress(.fileFinished(report))
             reports.append(report)
         }
         return reports
     }
 
-    func runOne(_ item: JobItem, progress: (ProgressEvent) -> Void) -> FileReport {
+    /// Output folder and name stem of a video's keyframe stills (`STEM_<time>.png`).
+    static func keyframeStem(_ item: JobItem) -> String {
+        (item.output as NSString).deletingPathExtension
+    }
+
+    /// Keyframe stems that two videos share (`a.mp4` and `a.mov` in one folder): their stills carry the
+    /// input's extension in the name (`a_mp4_<time>.png`) so that neither overwrites the other's.
+    static func sharedKeyframeStems(_ items: [JobItem]) -> Set<String> {
+        let counts = Dictionary(items.filter { $0.kind == .video }.map { (keyframeStem($0), 1) }, uniquingKeysWith: +)
+        return Set(counts.filter { $0.value > 1 }.keys)
+    }
+
+    func runOne(_ item: JobItem, extensionInStillNames: Bool = false, progress: (ProgressEvent) -> Void) -> FileReport {
         let start = Date()
         var report = FileReport(input: item.input, output: item.output, kind: item.kind, status: .done, seconds: 0)
-        if options.skipExisting && FileManager.default.fileExists(atPath: item.output) {
+        if options.skipExisting && (item.kind == .image || options.keyframes == nil)
+            && FileManager.default.fileExists(atPath: item.output) {
             report.status = .skipped
             report.message = "output exists"
             return report
@@ -132,12 +146,18 @@ public struct AnonymizeRunner: Sendable {
             case .video where options.keyframes != nil:
                 // Keyframe mode: the selected frames become stills in the output folder, each painted alone.
                 let folder = URL(fileURLWithPath: item.output).deletingLastPathComponent()
-                let stem = URL(fileURLWithPath: item.output).deletingPathExtension().lastPathComponent
+                var stem = URL(fileURLWithPath: item.output).deletingPathExtension().lastPathComponent
+                if extensionInStillNames { stem += "_" + (item.input as NSString).pathExtension.lowercased() }
                 var stills: [String] = []
+                var existing = 0
                 try Keyframes.extract(path: item.input, selection: options.keyframes!) { frame in
+                    let dest = folder.appendingPathComponent("\(stem)_\(Keyframes.timestampName(frame.seconds)).png").path
+                    if options.skipExisting && FileManager.default.fileExists(atPath: dest) {
+                        existing += 1
+                        return
+                    }
                     let out = try anonymize(frame.image, labelMap: { try labelMap(item, frame: frame.index, image: $0) },
                                             work: &work)
-                    let dest = folder.appendingPathComponent("\(stem)_\(Keyframes.timestampName(frame.seconds)).png").path
                     try StillImage.write(out, to: dest)
                     try exportMask(work.lastMask, item: item, frame: frame.index)
                     stills.append(dest)
@@ -145,6 +165,12 @@ public struct AnonymizeRunner: Sendable {
                 }
                 report.frames = stills.count
                 report.stills = stills
+                if existing > 0 && stills.isEmpty {
+                    report.status = .skipped
+                    report.message = "stills exist"
+                } else if existing > 0 {
+                    report.message = "\(existing) stills existed and were left untouched"
+                }
             case .video:
                 work.clip = painter.map { SVIAClip(settings: $0.settings) }
                 let t = try withoutActuallyEscaping(progress) { progress in
@@ -259,7 +285,7 @@ public struct AnonymizeRunner: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw RunError.missingLabelMap(input: item.input, labelMap: path)
         }
-        return try StillImage.readGray(path: path)
+        return try StillImage.readLabelMap(path: path)
     }
 }
 

@@ -31,6 +31,8 @@ public struct PlanError: Error, CustomStringConvertible, Equatable {
 ///   under `OUTPUT/` (recursively; other files are skipped with a note).
 /// - With no output, each file goes beside its input as `<name>_anonymized.<ext>` and a folder to
 ///   `<folder>_anonymized/`.
+/// - A derived output name keeps the input's extension when svia writes that container; MPEG-TS, AVI,
+///   FLV and 3GP become `.mp4`, WebM `.mkv` (see `MediaKind.outputExtension`).
 /// An output never equals an input, and a folder walk never descends into the output folder.
 public enum JobPlanner {
     public static func plan(inputs: [String], output: String?, masks: String?, outputIsFolder: Bool = false,
@@ -62,7 +64,7 @@ public enum JobPlanner {
                         continue
                     }
                     found += 1
-                    items.append(JobItem(input: src, output: outRoot.appendingPathComponent(rel).path, kind: kind,
+                    items.append(JobItem(input: src, output: writable(outRoot.appendingPathComponent(rel).path), kind: kind,
                                          relativePath: rel, labelMaps: masks.map { labelMapPath($0, rel, kind) }))
                 }
                 if found == 0 { throw PlanError("\(input): folder holds no video or image files") }
@@ -73,11 +75,11 @@ public enum JobPlanner {
                 let name = (input as NSString).lastPathComponent
                 let dest: String
                 if let output {
-                    dest = outputIsFile ? output : URL(fileURLWithPath: output).appendingPathComponent(name).path
+                    dest = outputIsFile ? output : writable(URL(fileURLWithPath: output).appendingPathComponent(name).path)
                 } else {
                     let u = URL(fileURLWithPath: input)
                     let ext = u.pathExtension
-                    dest = u.deletingPathExtension().path + "_anonymized" + (ext.isEmpty ? "" : "." + ext)
+                    dest = writable(u.deletingPathExtension().path + "_anonymized" + (ext.isEmpty ? "" : "." + ext))
                 }
                 var maps: String? = nil
                 if let masks {
@@ -87,6 +89,16 @@ public enum JobPlanner {
                 }
                 items.append(JobItem(input: input, output: dest, kind: kind, relativePath: name, labelMaps: maps))
             }
+        }
+
+        // Two inputs whose names differ only by a container svia does not write (`rec.ts`, `rec.mp4`) keep
+        // the difference in the name: `rec_ts.mp4`.
+        let outputCounts = Dictionary(items.map { (canonical($0.output), 1) }, uniquingKeysWith: +)
+        for i in items.indices where outputCounts[canonical(items[i].output)]! > 1 {
+            let inExt = (items[i].input as NSString).pathExtension
+            guard MediaKind.outputExtension(for: items[i].input) != nil else { continue }
+            let out = items[i].output as NSString
+            items[i].output = out.deletingPathExtension + "_" + inExt.lowercased() + "." + out.pathExtension
         }
 
         // Never overwrite an input; never write two jobs to one file.
@@ -103,8 +115,18 @@ public enum JobPlanner {
             if MediaKind.of(path: item.output) == .unsupported {
                 throw PlanError("\(item.output): output needs a video or image extension")
             }
+            if MediaKind.outputExtension(for: item.output) != nil {
+                throw PlanError("\(item.output): svia does not write .\((item.output as NSString).pathExtension) files; "
+                                + "name the output .mp4, .mkv or .mov")
+            }
         }
         return (items, skipped)
+    }
+
+    /// `path` with its extension replaced by one svia writes, when the input's container is not one.
+    static func writable(_ path: String) -> String {
+        guard let ext = MediaKind.outputExtension(for: path) else { return path }
+        return (path as NSString).deletingPathExtension + "." + ext
     }
 
     static func kindOf(_ path: String) -> JobItem.Kind? {

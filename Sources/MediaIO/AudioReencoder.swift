@@ -84,17 +84,24 @@ final class AudioReencoder {
         }
     }
 
-    /// Appends a decoded frame's samples, converted to float, to the per-channel queues.
+    /// Appends a decoded frame's samples, converted to float, to the per-channel queues. A frame's channel
+    /// count can differ from the encoder's (a recording whose layout changes mid-stream): a mono frame feeds
+    /// every channel, missing channels get silence and extra ones are left out, so every queue grows alike.
     private func appendSamples(_ f: UnsafeMutablePointer<AVFrame>) {
         let n = Int(f.pointee.nb_samples)
         let fmt = AVSampleFormat(rawValue: f.pointee.format)
         let planar = av_sample_fmt_is_planar(fmt) != 0
         let packed = av_get_packed_sample_fmt(fmt)
-        let chans = min(channels, Int(f.pointee.ch_layout.nb_channels))
-        for c in 0..<chans {
-            let plane = UnsafeRawPointer(f.pointee.extended_data[planar ? c : 0]!)
-            let step = planar ? 1 : chans
-            let first = planar ? 0 : c
+        let frameChannels = Int(f.pointee.ch_layout.nb_channels)
+        for c in 0..<channels {
+            let source = c < frameChannels ? c : (frameChannels == 1 ? 0 : -1)
+            guard n > 0, source >= 0, let data = f.pointee.extended_data?[planar ? source : 0] else {
+                pending[c].append(contentsOf: repeatElement(0, count: max(0, n)))
+                continue
+            }
+            let plane = UnsafeRawPointer(data)
+            let step = planar ? 1 : frameChannels
+            let first = planar ? 0 : source
             var out = [Float](repeating: 0, count: n)
             for i in 0..<n {
                 let j = first + i * step
@@ -114,7 +121,7 @@ final class AudioReencoder {
 
     private func encodePending(final: Bool) throws {
         let enc = encoder!
-        while let count = pending.first?.count, count >= frameSize || (final && count > 0) {
+        while let count = pending.map(\.count).min(), count >= frameSize || (final && count > 0) {
             let n = min(count, frameSize)
             let out = try Frame()
             let f = out.f
@@ -129,7 +136,7 @@ final class AudioReencoder {
                 pending[c].removeFirst(n)
             }
             f.pointee.pts = nextPts
-            nextPts += Int64(n)
+            nextPts = nextPts.clampedAdding(Int64(n))
             try check(avcodec_send_frame(enc, f), "encode audio", path: path)
             try drainEncoder()
         }

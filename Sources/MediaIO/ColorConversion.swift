@@ -2,23 +2,35 @@ import CFFmpeg
 
 /// The colour description of a video stream: which YUV matrix, which range, and the tags passed on to
 /// an encoder. The same description drives both directions of conversion so that an untouched pixel
-/// comes back as it went in.
+/// comes back as it went in. The tags are kept as found: an untagged stream is written untagged, and is
+/// converted with the matrix FFmpeg (swscale's default) and players apply to untagged video, BT.601.
 struct ColorInfo {
+    /// The matrix tag; `AVCOL_SPC_UNSPECIFIED` when the stream carries none.
     var space: AVColorSpace
     var fullRange: Bool
+    /// False when the stream does not say which range it uses (limited range is then assumed).
+    var rangeTagged = true
     var primaries: AVColorPrimaries
     var transfer: AVColorTransferCharacteristic
 
-    /// From a decoded frame; an unspecified matrix means BT.709 for HD and BT.601 for SD, as players assume.
+    /// From a decoded frame.
     init(frame: UnsafePointer<AVFrame>) {
         space = frame.pointee.colorspace
-        if space == AVCOL_SPC_UNSPECIFIED || space == AVCOL_SPC_RGB || space == AVCOL_SPC_RESERVED {
-            space = ColorInfo.defaultSpace(width: Int(frame.pointee.width), height: Int(frame.pointee.height))
-        }
         let fmt = AVPixelFormat(rawValue: frame.pointee.format)
         fullRange = frame.pointee.color_range == AVCOL_RANGE_JPEG || ColorInfo.isFullRangeFormat(fmt)
+        rangeTagged = frame.pointee.color_range != AVCOL_RANGE_UNSPECIFIED || ColorInfo.isFullRangeFormat(fmt)
         primaries = frame.pointee.color_primaries
         transfer = frame.pointee.color_trc
+    }
+
+    /// From a stream's codec parameters.
+    init(parameters par: UnsafePointer<AVCodecParameters>) {
+        space = par.pointee.color_space
+        let fmt = AVPixelFormat(rawValue: par.pointee.format)
+        fullRange = par.pointee.color_range == AVCOL_RANGE_JPEG || ColorInfo.isFullRangeFormat(fmt)
+        rangeTagged = par.pointee.color_range != AVCOL_RANGE_UNSPECIFIED || ColorInfo.isFullRangeFormat(fmt)
+        primaries = par.pointee.color_primaries
+        transfer = par.pointee.color_trc
     }
 
     init(space: AVColorSpace, fullRange: Bool,
@@ -29,15 +41,22 @@ struct ColorInfo {
         self.transfer = transfer
     }
 
+    /// The tag for new video made from RGB pictures: BT.709 for HD, BT.601 for SD.
     static func defaultSpace(width: Int, height: Int) -> AVColorSpace {
         (width >= 1280 || height >= 720) ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M
+    }
+
+    /// The range tag an encoder is given: none when the input gave none.
+    var rangeTag: AVColorRange {
+        fullRange ? AVCOL_RANGE_JPEG : (rangeTagged ? AVCOL_RANGE_MPEG : AVCOL_RANGE_UNSPECIFIED)
     }
 
     static func isFullRangeFormat(_ f: AVPixelFormat) -> Bool {
         f == AV_PIX_FMT_YUVJ420P || f == AV_PIX_FMT_YUVJ422P || f == AV_PIX_FMT_YUVJ444P || f == AV_PIX_FMT_YUVJ440P
     }
 
-    /// swscale's coefficient table; its SWS_CS_* numbering follows AVColorSpace.
+    /// swscale's coefficient table; its SWS_CS_* numbering follows AVColorSpace. Unspecified, RGB and
+    /// reserved tags get swscale's default (SWS_CS_DEFAULT, BT.601), as the `ffmpeg` tool decodes them.
     var swsCoefficients: UnsafePointer<Int32> {
         let cs: Int32
         switch space {
@@ -114,5 +133,32 @@ extension RGBImage {
             }
         }
         return RGBImage(width: ow, height: oh, pixels: out)
+    }
+
+    /// The picture mirrored left to right.
+    func mirrored() -> RGBImage {
+        var out = pixels
+        let w = width
+        for y in 0..<height {
+            for x in 0..<w {
+                let s = (y * w + x) * 3, o = (y * w + (w - 1 - x)) * 3
+                out[o] = pixels[s]; out[o + 1] = pixels[s + 1]; out[o + 2] = pixels[s + 2]
+            }
+        }
+        return RGBImage(width: w, height: height, pixels: out)
+    }
+
+    /// The picture as shown for an EXIF Orientation value (1: as stored; 2...8: mirrored and/or turned).
+    func oriented(exif orientation: Int) -> RGBImage {
+        switch orientation {
+        case 2: return mirrored()
+        case 3: return rotated(clockwise: 180)
+        case 4: return mirrored().rotated(clockwise: 180)
+        case 5: return mirrored().rotated(clockwise: 270)
+        case 6: return rotated(clockwise: 90)
+        case 7: return mirrored().rotated(clockwise: 90)
+        case 8: return rotated(clockwise: 270)
+        default: return self
+        }
     }
 }

@@ -8,6 +8,8 @@ struct ExifSummary: Equatable {
     var dateTime: String?
     var hasGPS = false
     var software: String?
+    /// The EXIF Orientation (1...8) of IFD0; nil when absent or out of range.
+    var orientation: Int?
 }
 
 enum ExifScanner {
@@ -53,6 +55,7 @@ enum ExifScanner {
         }
         var summary = ExifSummary()
         var visited = Set<Int>()
+        let first = u32(4) ?? -1
         func walk(_ ifd: Int) {
             guard !visited.contains(ifd), visited.count < 8, let n = u16(ifd), n < 1000 else { return }
             visited.insert(ifd)
@@ -66,13 +69,44 @@ enum ExifScanner {
                 case 0x0131: summary.software = text
                 case 0x0132, 0x9003: if summary.dateTime == nil { summary.dateTime = text }
                 case 0x8825: summary.hasGPS = true
+                case 0x0112 where type == 3 && ifd == first:
+                    if let v = u16(e + 8), (1...8).contains(v) { summary.orientation = v }
                 case 0x8769: if let sub = u32(e + 8) { walk(sub) }
                 default: break
                 }
             }
         }
-        if let first = u32(4) { walk(first) }
+        if first >= 0 { walk(first) }
         return summary
+    }
+}
+
+/// The picture size a PNG (`IHDR`) or JPEG (`SOFn`) header declares, read before any decoder sees the
+/// file so that an oversized picture is refused before its buffer is allocated.
+enum ImageHeader {
+    static func declaredSize(_ d: [UInt8]) -> (width: Int, height: Int)? {
+        func be16(_ o: Int) -> Int { Int(d[o]) << 8 | Int(d[o + 1]) }
+        func be32(_ o: Int) -> Int { be16(o) << 16 | be16(o + 2) }
+        if d.count >= 24, d[0] == 0x89, d[1] == 0x50, d[2] == 0x4E, d[3] == 0x47,
+           String(decoding: d[12..<16], as: UTF8.self) == "IHDR" {
+            return (be32(16), be32(20))
+        }
+        guard d.count > 4, d[0] == 0xFF, d[1] == 0xD8 else { return nil }
+        var i = 2
+        while i + 4 <= d.count, d[i] == 0xFF {
+            let marker = d[i + 1]
+            if marker == 0xFF { i += 1; continue }
+            if marker == 0x01 || (0xD0...0xD7).contains(marker) { i += 2; continue }
+            if marker == 0xDA || marker == 0xD9 { return nil }
+            if (0xC0...0xCF).contains(marker) && marker != 0xC4 && marker != 0xC8 && marker != 0xCC {
+                guard i + 9 <= d.count else { return nil }
+                return (be16(i + 7), be16(i + 5))
+            }
+            let len = be16(i + 2)
+            guard len >= 2 else { return nil }
+            i += 2 + len
+        }
+        return nil
     }
 }
 

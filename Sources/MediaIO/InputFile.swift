@@ -23,16 +23,33 @@ final class InputFile {
         defer { av_dict_free(&opts) }
         // A '%' in a file name is not an image-sequence pattern.
         av_dict_set(&opts, "pattern_type", "none", 0)
-        let r = avformat_open_input(&ctx, path, nil, &opts)
-        if r < 0 { throw InputFile.openError(path: path, code: r) }
+        // Only plain files: a name such as `concat:a.mp4|b.mp4` or `subfile,,start,…` is a file name, not a
+        // protocol, and a demuxer may not open other URLs (HLS playlists, image2 sequences) on its own.
+        av_dict_set(&opts, "protocol_whitelist", "file", 0)
+        av_dict_set(&opts, "format_whitelist", InputFile.allowedDemuxers.sorted().joined(separator: ","), 0)
+        let r = avformat_open_input(&ctx, InputFile.fileURL(path), nil, &opts)
+        if r < 0 {
+            if r == svia_averror(EINVAL) {
+                throw MediaError.unrecognizedFormat(path: path, detail: "not a container or image format svia reads")
+            }
+            throw InputFile.openError(path: path, code: r)
+        }
         context = ctx
         let name = String(cString: ctx!.pointee.iformat.pointee.name)
         guard name.split(separator: ",").contains(where: { InputFile.allowedDemuxers.contains(String($0)) }) else {
             throw MediaError.unrecognizedFormat(path: path, detail: "content detected as \(name)")
         }
-        let s = avformat_find_stream_info(ctx, nil)
+        // Probing may decode a picture: decoders refuse one over the limit before allocating it.
+        let n = Int(ctx!.pointee.nb_streams)
+        var streamOptions = [OpaquePointer?](repeating: nil, count: max(1, n))
+        for i in 0..<n { av_dict_set(&streamOptions[i], "max_pixels", String(MediaLimits.maxPixels), 0) }
+        defer { for i in 0..<n { av_dict_free(&streamOptions[i]) } }
+        let s = streamOptions.withUnsafeMutableBufferPointer { avformat_find_stream_info(ctx, $0.baseAddress) }
         if s < 0 { throw InputFile.openError(path: path, code: s) }
     }
+
+    /// The path as a `file:` URL, so that FFmpeg never reads a protocol name from it.
+    static func fileURL(_ path: String) -> String { "file:" + path }
 
     deinit { avformat_close_input(&context) }
 

@@ -13,7 +13,8 @@ public enum KeyframeSelection: Sendable, Equatable {
 public enum Keyframes {
     /// `HH-MM-SS.mmm` of a presentation time: sortable, and safe in file names.
     public static func timestampName(_ seconds: Double) -> String {
-        let ms = Int((max(0, seconds) * 1000).rounded())
+        // Clamped below 10^6 hours so that the name keeps its shape for any timestamp a file can hold.
+        let ms = Int.clamped(min(max(0, seconds) * 1000, 3.6e12 - 1).rounded())
         return String(format: "%02d-%02d-%02d.%03d", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
     }
 
@@ -34,11 +35,7 @@ public enum Keyframes {
                 let t = frame.seconds
                 if let next = nextTime {
                     take = t >= next - 1e-9
-                    if take {
-                        var n = next
-                        while n <= t + 1e-9 { n += max(step, 1e-6) }
-                        nextTime = n
-                    }
+                    if take { nextTime = nextSampleTime(after: t, from: next, step: step) }
                 } else {
                     take = true
                     nextTime = t + max(step, 1e-6)
@@ -59,6 +56,18 @@ public enum Keyframes {
         }
         if reader.decodedFrames == 0 { throw MediaError.noFrames(path: path) }
         return selected
+    }
+
+    /// The first multiple of `step` past `from` that lies after `t`, computed directly: a jump of hours in
+    /// the timestamps costs no more than one frame's step.
+    static func nextSampleTime(after t: Double, from next: Double, step: Double) -> Double {
+        let s = max(step, 1e-6)
+        guard t.isFinite, next.isFinite else { return .infinity }
+        if next > t + 1e-9 { return next }
+        var n = next + (((t - next) / s).rounded(.down) + 1) * s
+        // Rounding at large magnitudes can leave n at or just before t, or stop it moving at all.
+        if n <= t + 1e-9 { n = n + s > n ? n + s : t.nextUp + s }
+        return max(n, t.nextUp)
     }
 
     /// Mean luma (0…1, BT.601 weights) over a grid of at most 64×36 cells.

@@ -15,12 +15,17 @@ public enum MediaError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedExtension(path: String)
     case outputIsInput(path: String)
     case encoderUnavailable(path: String, encoder: String)
+    /// A picture handed to the encoder does not have the size the output was opened with.
+    case pictureSizeChanged(path: String, expected: String, got: String)
+    /// A label map whose pixels are not class ids svia can read exactly.
+    case unsupportedLabelMap(path: String, detail: String)
 
     public var path: String {
         switch self {
         case .fileNotFound(let p), .isDirectory(let p), .emptyFile(let p), .unrecognizedFormat(let p, _),
              .missingIndex(let p), .noVideoStream(let p), .noFrames(let p), .dimensionsTooLarge(let p, _, _),
-             .oddDimensions(let p, _, _), .unsupportedExtension(let p), .outputIsInput(let p), .encoderUnavailable(let p, _):
+             .oddDimensions(let p, _, _), .unsupportedExtension(let p), .outputIsInput(let p), .encoderUnavailable(let p, _),
+             .pictureSizeChanged(let p, _, _), .unsupportedLabelMap(let p, _):
             return p
         }
     }
@@ -42,6 +47,9 @@ public enum MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsupportedExtension(let p): return "\(p): unsupported file extension (use .mp4, .mkv, .mov, .png, .jpg or .jpeg)"
         case .outputIsInput(let p): return "\(p): output would overwrite the input"
         case .encoderUnavailable(let p, let e): return "\(p): encoder \(e) is not available in this FFmpeg build"
+        case .pictureSizeChanged(let p, let e, let g): return "\(p): picture size changed from \(e) to \(g) while writing"
+        case .unsupportedLabelMap(let p, let d):
+            return "\(p): not a label map svia can read (\(d)); use an 8-bit gray, 16-bit gray or palette PNG of class ids"
         }
     }
 }

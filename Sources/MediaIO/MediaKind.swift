@@ -4,6 +4,18 @@ public enum MediaKind: Sendable, Equatable {
 
     public static let videoExtensions: Set<String> = ["mp4", "m4v", "mov", "mkv", "webm", "avi", "ts", "mts", "m2ts", "flv", "3gp"]
     public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
+    /// Video containers svia writes; other inputs are written as one of these (`outputExtension`).
+    public static let writableVideoExtensions: Set<String> = ["mp4", "m4v", "mov", "mkv"]
+
+    /// The extension an output of `path` gets when its name is derived from the input's: the input's own
+    /// when svia writes that container, else `mkv` for WebM (Opus/Vorbis audio, WebVTT) and `mp4` for the
+    /// rest (MPEG-TS, AVI, FLV, 3GP). Nil for an extension that is not a media file's.
+    public static func outputExtension(for path: String) -> String? {
+        let ext = fileExtension(path)
+        if imageExtensions.contains(ext) || writableVideoExtensions.contains(ext) { return nil }
+        guard videoExtensions.contains(ext) else { return nil }
+        return ext == "webm" ? "mkv" : "mp4"
+    }
 
     public static func of(path: String) -> MediaKind {
         let ext = fileExtension(path)

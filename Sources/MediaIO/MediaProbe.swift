@@ -43,7 +43,7 @@ public struct ProbeReport: Sendable, Codable, Equatable, CustomStringConvertible
 }
 
 private func formatSeconds(_ s: Double) -> String {
-    let ms = Int((s * 1000).rounded())
+    let ms = Int.clamped((s * 1000).rounded())
     let frac = String(ms % 1000)
     return "\(ms / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
 }

@@ -19,6 +19,7 @@ final class OutputFile {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let ext = url.pathExtension
+        OutputFile.removeStalePartials(in: dir)
         let token = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         tempPath = dir + "/." + url.deletingPathExtension().lastPathComponent
             + ".svia-partial-\(getpid())-\(token)" + (ext.isEmpty ? "" : "." + ext)
@@ -45,5 +46,43 @@ final class OutputFile {
         let ra = URL(fileURLWithPath: a).resolvingSymlinksInPath().standardizedFileURL.path
         let rb = URL(fileURLWithPath: b).resolvingSymlinksInPath().standardizedFileURL.path
         return ra == rb
+    }
+
+    /// Partial outputs older than this are removed even when their pid is taken by another process.
+    static let stalePartialAge: TimeInterval = 24 * 3600
+
+    private static let cleanedLock = NSLock()
+    nonisolated(unsafe) private static var cleanedFolders = Set<String>()
+
+    /// Removes partial outputs that a killed svia left in `dir` (once per folder and process): hidden files
+    /// named `.<name>.svia-partial-<pid>-<token>[.ext]` whose process is gone, or that have not been
+    /// written to for a day. Nothing else is touched.
+    static func removeStalePartials(in dir: String, now: Date = Date()) {
+        cleanedLock.lock()
+        let first = cleanedFolders.insert(dir).inserted
+        cleanedLock.unlock()
+        guard first, let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names {
+            guard let pid = partialOwner(name) else { continue }
+            let path = dir + "/" + name
+            guard let attrs = try? FileManager.default.attributesOfItem(atPath: path),
+                  attrs[.type] as? FileAttributeType == .typeRegular else { continue }
+            let gone = pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH
+            let age = now.timeIntervalSince((attrs[.modificationDate] as? Date) ?? now)
+            if gone || age > stalePartialAge { unlink(path) }
+        }
+    }
+
+    /// The pid in a partial output's name, or nil when the name is not one svia writes.
+    static func partialOwner(_ name: String) -> pid_t? {
+        guard name.hasPrefix("."), let r = name.range(of: ".svia-partial-", options: .backwards) else { return nil }
+        let rest = name[r.upperBound...]
+        let fields = rest.split(separator: "-", maxSplits: 1)
+        guard fields.count == 2, let pid = pid_t(fields[0]), pid > 0 else { return nil }
+        let tail = fields[1].split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let token = tail.first, !token.isEmpty,
+              token.allSatisfy({ ("0"..."9").contains($0) || ("a"..."z").contains($0) }) else { return nil }
+        if tail.count == 2 && (tail[1].isEmpty || tail[1].contains(".")) { return nil }
+        return pid
     }
 }

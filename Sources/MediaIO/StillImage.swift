@@ -14,14 +14,18 @@ public enum StillImage {
         }
     }
 
+    /// The picture upright: a JPEG's EXIF orientation (a phone held upright or mirrored) is applied, as a
+    /// video's display matrix is; the written output then needs no orientation tag.
     public static func read(path: String) throws -> RGBImage {
-        let (bytes, w, h) = try decode(path: path, to: AV_PIX_FMT_RGB24)
-        return RGBImage(width: w, height: h, pixels: bytes)
+        let header = try headerBytes(path)
+        let (bytes, w, h) = try decode(path: path, to: AV_PIX_FMT_RGB24, header: header)
+        let image = RGBImage(width: w, height: h, pixels: bytes)
+        return image.oriented(exif: ExifScanner.scan(jpeg: header)?.orientation ?? 1)
     }
 
     /// An 8-bit single-channel picture (label map, mask); colour files are converted to luma.
     public static func readGray(path: String) throws -> GrayImage {
-        let (bytes, w, h) = try decode(path: path, to: AV_PIX_FMT_GRAY8)
+        let (bytes, w, h) = try decode(path: path, to: AV_PIX_FMT_GRAY8, header: try headerBytes(path))
         return GrayImage(width: w, height: h, pixels: bytes)
     }
 
@@ -55,8 +59,69 @@ public enum StillImage {
     /// JPEG (JFIF) is BT.601 full range.
     static let jpegColor = ColorInfo(space: AVCOL_SPC_BT470BG, fullRange: true)
 
-    private static func decode(path: String, to target: AVPixelFormat) throws -> ([UInt8], Int, Int) {
+    /// The first bytes of a file: enough for the PNG header, or a JPEG's markers up to its frame header.
+    static func headerBytes(_ path: String, limit: Int = 1 << 20) throws -> [UInt8] {
+        try InputFile.preflight(path)
+        guard let fh = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? fh.close() }
+        return [UInt8]((try? fh.read(upToCount: limit)) ?? Data())
+    }
+
+    /// A label map's class ids, exactly as stored: 8-bit gray values, palette indices (a PNG with a
+    /// colour palette stores ids as indices), or 16-bit gray values up to 255. Anything else (RGB, gray
+    /// with alpha, 16-bit values over 255) is refused: converting it to brightness would invent ids.
+    public static func readLabelMap(path: String) throws -> GrayImage {
+        let frame = try decodeFrame(path: path, header: try headerBytes(path))
+        let f = frame.f
+        let w = Int(f.pointee.width), h = Int(f.pointee.height)
+        let fmt = AVPixelFormat(rawValue: f.pointee.format)
+        let stride = Int(f.pointee.linesize.0)
+        guard let data = f.pointee.data.0 else { throw MediaError.noFrames(path: path) }
+        var ids = [UInt8](repeating: 0, count: w * h)
+        switch fmt {
+        case AV_PIX_FMT_GRAY8, AV_PIX_FMT_PAL8:
+            for y in 0..<h { for x in 0..<w { ids[y * w + x] = data[y * stride + x] } }
+        case AV_PIX_FMT_GRAY16BE, AV_PIX_FMT_GRAY16LE:
+            let big = fmt == AV_PIX_FMT_GRAY16BE
+            for y in 0..<h {
+                for x in 0..<w {
+                    let a = Int(data[y * stride + 2 * x]), b = Int(data[y * stride + 2 * x + 1])
+                    let v = big ? a << 8 | b : b << 8 | a
+                    guard v <= 255 else {
+                        throw MediaError.unsupportedLabelMap(
+                            path: path, detail: "16-bit value \(v) at (\(x), \(y)) is not a class id (0-255)")
+                    }
+                    ids[y * w + x] = UInt8(v)
+                }
+            }
+        default:
+            let name = av_get_pix_fmt_name(fmt).map { String(cString: $0) } ?? "unknown"
+            throw MediaError.unsupportedLabelMap(path: path, detail: "pixel format \(name)")
+        }
+        return GrayImage(width: w, height: h, pixels: ids)
+    }
+
+    private static func decode(path: String, to target: AVPixelFormat, header: [UInt8]) throws -> ([UInt8], Int, Int) {
+        let frame = try decodeFrame(path: path, header: header)
+        let f = frame.f
+        let w = Int(f.pointee.width), h = Int(f.pointee.height)
+        let srcFmt = AVPixelFormat(rawValue: f.pointee.format)
+        let out = try Frame(width: w, height: h, format: target)
+        var color = ColorInfo(frame: f)
+        if f.pointee.colorspace == AVCOL_SPC_UNSPECIFIED && !Scaler.isRGB(srcFmt) {
+            color = jpegColor
+            color.fullRange = f.pointee.color_range != AVCOL_RANGE_MPEG
+        }
+        let scaler = try Scaler(srcWidth: w, srcHeight: h, srcFormat: srcFmt, dstWidth: w, dstHeight: h,
+                                dstFormat: target, color: color, threads: 1)
+        try scaler.scale(f, into: out.f)
+        return (out.packedBytes(channels: target == AV_PIX_FMT_GRAY8 ? 1 : 3), w, h)
+    }
+
+    /// The file's first picture, as decoded, after its declared and decoded sizes are checked.
+    private static func decodeFrame(path: String, header: [UInt8]) throws -> Frame {
         _ = try format(of: path)
+        if let (w, h) = ImageHeader.declaredSize(header) { try MediaLimits.check(width: w, height: h, path: path) }
         let input = try InputFile(path: path)
         let (idx, codec) = try input.videoStream()
         let decoder = try Decoder(stream: input.stream(idx), codec: codec, threads: 1, path: path)
@@ -81,20 +146,8 @@ public enum StillImage {
             av_packet_unref(packet.p)
         }
         guard gotFrame else { throw MediaError.noFrames(path: path) }
-        let f = frame.f
-        let w = Int(f.pointee.width), h = Int(f.pointee.height)
-        try MediaLimits.check(width: w, height: h, path: path)
-        let srcFmt = AVPixelFormat(rawValue: f.pointee.format)
-        let out = try Frame(width: w, height: h, format: target)
-        var color = ColorInfo(frame: f)
-        if f.pointee.colorspace == AVCOL_SPC_UNSPECIFIED && !Scaler.isRGB(srcFmt) {
-            color = jpegColor
-            color.fullRange = f.pointee.color_range != AVCOL_RANGE_MPEG
-        }
-        let scaler = try Scaler(srcWidth: w, srcHeight: h, srcFormat: srcFmt, dstWidth: w, dstHeight: h,
-                                dstFormat: target, color: color, threads: 1)
-        try scaler.scale(f, into: out.f)
-        return (out.packedBytes(channels: target == AV_PIX_FMT_GRAY8 ? 1 : 3), w, h)
+        try MediaLimits.check(width: Int(frame.f.pointee.width), height: Int(frame.f.pointee.height), path: path)
+        return frame
     }
 
     private static func encode(_ frame: Frame, codecID: AVCodecID, pixelFormat: AVPixelFormat,

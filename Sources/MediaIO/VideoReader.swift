@@ -39,6 +39,7 @@ final class Decoder {
         try check(avcodec_parameters_to_context(c, stream.pointee.codecpar), "configure decoder", path: path)
         c.pointee.pkt_timebase = stream.pointee.time_base
         c.pointee.thread_count = Int32(threads)
+        c.pointee.max_pixels = Int64(MediaLimits.maxPixels)
         try check(avcodec_open2(c, codec, nil), "open decoder \(String(cString: codec.pointee.name))", path: path)
     }
 
@@ -75,6 +76,8 @@ public final class VideoReader {
     private var lastDuration: Int64 = 0
     private let defaultDuration: Int64
     private let keyframesOnly: Bool
+    /// The size of the first decoded picture, before rotation; every later picture is scaled to it.
+    private var codedSize: (Int, Int)?
 
     public convenience init(path: String) throws {
         try self.init(path: path, keyframesOnly: false)
@@ -94,13 +97,7 @@ public final class VideoReader {
 
         let par = st.pointee.codecpar!
         let w = Int(par.pointee.width), h = Int(par.pointee.height)
-        var space = par.pointee.color_space
-        if space == AVCOL_SPC_UNSPECIFIED || space == AVCOL_SPC_RGB || space == AVCOL_SPC_RESERVED {
-            space = ColorInfo.defaultSpace(width: w, height: h)
-        }
-        let full = par.pointee.color_range == AVCOL_RANGE_JPEG
-            || ColorInfo.isFullRangeFormat(AVPixelFormat(rawValue: par.pointee.format))
-        color = ColorInfo(space: space, fullRange: full, primaries: par.pointee.color_primaries, transfer: par.pointee.color_trc)
+        color = ColorInfo(parameters: par)
 
         let rotation = displayRotation(st)
         let tb = st.pointee.time_base
@@ -112,7 +109,7 @@ public final class VideoReader {
         } else if input.ctx.pointee.duration > 0 && input.ctx.pointee.duration != svia_nopts_value() {
             duration = Double(input.ctx.pointee.duration) / Double(AV_TIME_BASE)
         }
-        defaultDuration = rate > 0 ? max(1, Int64((Double(tb.den) / (rate * Double(tb.num))).rounded())) : 1
+        defaultDuration = rate > 0 ? max(1, Int64.clamped((Double(tb.den) / (rate * Double(tb.num))).rounded(), nan: 1)) : 1
         let inp = input
         let streams = (0..<inp.streamCount).map { StreamInfo(inp.stream($0)) }
         info = VideoInfo(
@@ -184,19 +181,23 @@ public final class VideoReader {
     private func convert(_ f: UnsafeMutablePointer<AVFrame>) throws -> VideoFrame {
         let w = f.pointee.width, h = f.pointee.height
         try MediaLimits.check(width: Int(w), height: Int(h), path: path)
+        // Every picture comes out at the first picture's size: a recording whose resolution changes
+        // mid-stream (two clips joined) has its later pictures scaled to the first size.
+        if codedSize == nil { codedSize = (Int(w), Int(h)) }
+        let (ow, oh) = codedSize!
         if scaler == nil || scalerKey != (w, h, f.pointee.format) {
             scaler = try Scaler(srcWidth: Int(w), srcHeight: Int(h), srcFormat: AVPixelFormat(rawValue: f.pointee.format),
-                                dstWidth: Int(w), dstHeight: Int(h), dstFormat: AV_PIX_FMT_RGB24, color: color)
-            rgb = try Frame(width: Int(w), height: Int(h), format: AV_PIX_FMT_RGB24)
+                                dstWidth: ow, dstHeight: oh, dstFormat: AV_PIX_FMT_RGB24, color: color)
+            rgb = try Frame(width: ow, height: oh, format: AV_PIX_FMT_RGB24)
             scalerKey = (w, h, f.pointee.format)
         }
         try scaler!.scale(f, into: rgb!.f)
-        var image = RGBImage(width: Int(w), height: Int(h), pixels: rgb!.packedBytes(channels: 3))
+        var image = RGBImage(width: ow, height: oh, pixels: rgb!.packedBytes(channels: 3))
         if info.rotationDegrees != 0 { image = image.rotated(clockwise: info.rotationDegrees) }
 
         var pts = f.pointee.best_effort_timestamp
-        if pts == svia_nopts_value() { pts = lastPts == Int64.min ? 0 : lastPts + max(lastDuration, 1) }
-        if lastPts != Int64.min && pts <= lastPts { pts = lastPts + 1 }
+        if pts == svia_nopts_value() { pts = lastPts == Int64.min ? 0 : lastPts.clampedAdding(max(lastDuration, 1)) }
+        if lastPts != Int64.min && pts <= lastPts { pts = lastPts.clampedAdding(1) }
         var duration = f.pointee.pkt_duration
         if duration <= 0 { duration = defaultDuration }
         lastPts = pts

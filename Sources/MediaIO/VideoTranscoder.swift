@@ -35,7 +35,13 @@ public enum VideoTranscoder {
         let started = Date()
         let reader = try VideoReader(path: input, keyframesOnly: false, threads: options.threads)
         let info = reader.info
-        let writer = try VideoWriter(path: output, width: info.width, height: info.height, timeBase: info.timeBase,
+        // The output takes the first picture's size (the stream's parameters may describe a later part of a
+        // joined recording); packets of other streams read before it are kept for after the setup.
+        var early: [UnsafeMutablePointer<AVPacket>?] = []
+        defer { for i in early.indices { av_packet_free(&early[i]) } }
+        reader.otherPacket = { pkt in early.append(av_packet_clone(pkt)) }
+        guard let first = try reader.nextFrame() else { throw MediaError.noFrames(path: input) }
+        let writer = try VideoWriter(path: output, width: first.image.width, height: first.image.height, timeBase: info.timeBase,
                                      frameRate: info.frameRate, color: reader.color, options: options, inputs: [input])
         let ictx = reader.input.ctx
         var dropped: [String] = []
@@ -89,10 +95,13 @@ public enum VideoTranscoder {
             }
         }
         try writer.start()
-        while let frame = try reader.nextFrame() {
+        for case let pkt? in early { try reader.otherPacket?(pkt) }
+        var next: VideoFrame? = first
+        while let frame = next {
             let image = try transform(frame)
             try writer.write(image, pts: frame.pts, duration: frame.duration)
             progress?(reader.decodedFrames, info.expectedFrameCount)
+            next = try reader.nextFrame()
         }
         if reader.decodedFrames == 0 { throw MediaError.noFrames(path: input) }
         for re in reencoders { try re.finish() }

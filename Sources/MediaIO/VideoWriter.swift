@@ -67,7 +67,7 @@ public final class VideoWriter {
         if frameRate > 0 { enc.pointee.framerate = av_d2q(frameRate, 1 << 20) }
         enc.pointee.thread_count = Int32(max(1, options.threads))
         enc.pointee.colorspace = color.space
-        enc.pointee.color_range = color.fullRange ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
+        enc.pointee.color_range = color.rangeTag
         enc.pointee.color_primaries = color.primaries
         enc.pointee.color_trc = color.transfer
         enc.pointee.sample_aspect_ratio = AVRational(num: 1, den: 1)
@@ -191,14 +191,15 @@ public final class VideoWriter {
 
     /// Encodes one picture. `pts` and `duration` are in the writer's time base; pts must increase.
     public func write(_ image: RGBImage, pts: Int64, duration: Int64) throws {
-        precondition(image.width == width && image.height == height,
-                     "VideoWriter: picture \(image.width)x\(image.height), expected \(width)x\(height)")
+        if image.width != width || image.height != height {
+            throw MediaError.pictureSizeChanged(path: path, expected: "\(width)x\(height)", got: "\(image.width)x\(image.height)")
+        }
         try startIfNeeded()
         let tb = encoder!.pointee.time_base
         let same = av_cmp_q(tb, inputTimeBase) == 0
         let encPts = same ? pts : av_rescale_q(pts, inputTimeBase, tb)
         let encDuration = same ? duration : max(1, av_rescale_q(duration, inputTimeBase, tb))
-        let p = lastPts != Int64.min && encPts <= lastPts ? lastPts + 1 : encPts
+        let p = lastPts != Int64.min && encPts <= lastPts ? lastPts.clampedAdding(1) : encPts
         lastPts = p
         try rgb.setPackedBytes(image.pixels, channels: 3)
         try check(av_frame_make_writable(yuv.f), "make frame writable", path: path)
@@ -263,17 +264,28 @@ public final class VideoWriter {
 extension VideoWriter {
     /// MPEG-4 Part 2 counts time in at most 65535 ticks per unit. A finer time base (90 kHz from MPEG-TS)
     /// is divided by the smallest factor that still counts whole frame durations, so timestamps stay exact
-    /// for constant-rate input.
+    /// for constant-rate input. A denominator with no such factor (a large prime) falls back to a time
+    /// base derived from the frame rate; timestamps are then rounded to it.
     static func mpeg4TimeBase(_ tb: Rational, frameRate: Double) -> Rational {
         if tb.den <= 65535 { return tb }
-        let ticks = frameRate > 0 ? Int((Double(tb.den) / (Double(tb.num) * frameRate)).rounded()) : 0
+        let ticks = frameRate > 0 ? Int.clamped((Double(tb.den) / (Double(tb.num) * frameRate)).rounded()) : 0
+        // Divisors found by trial division up to the square root: at most 46341 steps for any Int32.
+        var divisors: [Int] = []
+        var d = 2
+        while d * d <= tb.den {
+            if tb.den % d == 0 { divisors.append(d); divisors.append(tb.den / d) }
+            d += 1
+        }
+        divisors.append(tb.den)
         var fallback: Rational? = nil
-        for d in 2...tb.den where tb.den % d == 0 && tb.den / d <= 65535 {
+        for d in Set(divisors).sorted() where tb.den / d <= 65535 {
             if ticks > 0 && ticks % d == 0 { return Rational(num: tb.num, den: tb.den / d) }
             if fallback == nil { fallback = Rational(num: tb.num, den: tb.den / d) }
             if tb.den / d < 1000 { break }
         }
-        return fallback ?? Rational(num: 1, den: frameRate > 0 ? min(65535, Int(frameRate * 1000)) : 65535)
+        if let fallback, fallback.den >= 1000 { return fallback }
+        let perSecond = frameRate > 0 ? Int.clamped((frameRate * 1000).rounded(), nan: 65535) : 65535
+        return Rational(num: 1, den: min(65535, max(1000, perSecond)))
     }
 }
 

@@ -169,6 +169,10 @@ struct AnonymizeCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let exportMasks, let masks, foldersOverlap(exportMasks, masks) {
+            Terminal.error("--export-masks \(exportMasks) overlaps --masks \(masks): the exported masks would overwrite the label maps; choose another folder")
+            throw ExitCode(2)
+        }
         let plan: (items: [JobItem], skipped: [SkippedFile])
         do {
             plan = try JobPlanner.plan(inputs: inputs, output: output, masks: masks, outputIsFolder: keyframes)
@@ -415,4 +419,13 @@ func parseSize(_ text: String, option: String, example: String) throws -> (width
         throw ValidationError("\(option) must look like \(example) (32 to 8192 per side)")
     }
     return (parts[0], parts[1])
+}
+
+/// True when one folder is the other or lies inside it (symbolic links resolved).
+func foldersOverlap(_ a: String, _ b: String) -> Bool {
+    func resolved(_ p: String) -> String {
+        URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+    let x = resolved(a), y = resolved(b)
+    return x == y || x.hasPrefix(y.hasSuffix("/") ? y : y + "/") || y.hasPrefix(x.hasSuffix("/") ? x : x + "/")
 }

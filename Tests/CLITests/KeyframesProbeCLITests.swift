@@ -40,3 +40,24 @@ import Testing
         #expect(bad.stderr.contains("missing.mp4"))
     }
 }
+
+extension KeyframesProbeCLITests {
+    /// File names that look like FFmpeg protocols (`concat:`, `subfile,`) name files, nothing else.
+    @Test(arguments: ["concat:a.mp4|b.mp4", "subfile,,start,0,end,0,,:a.mp4"])
+    func protocolLookingNamesAreFiles(name: String) throws {
+        let s = try Scratch()
+        for part in ["a.mp4", "b.mp4"] {
+            try tool("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10", "-t", "0.3",
+                                "-c:v", "libx264", "-preset", "ultrafast", s.file(part)])
+        }
+        try tool("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x80:rate=10", "-t", "0.3",
+                            "-c:v", "libx264", "-preset", "ultrafast", "-f", "mp4", s.file(name)])
+        let r = try CLI.run(["probe", name], in: s.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("96x80") && !r.stdout.contains("64x48"), "\(r.stdout)")
+        try FileManager.default.removeItem(atPath: s.file(name))
+        let gone = try CLI.run(["probe", name], in: s.path)
+        #expect(gone.status != 0)
+        #expect(!gone.stdout.contains("64x48"))
+    }
+}

@@ -97,6 +97,28 @@ import Testing
     }
 }
 
+extension ContainerPrivacyTests {
+    /// A transport stream whose SMPTE 302M audio goes from 6 channels to 2 (two recordings joined): the
+    /// re-encode to AAC must keep every sample and read only the channels each frame has.
+    @Test func channelCountChangeIsReencoded() throws {
+        let dir = try TestDir()
+        for (name, channels) in [("a.ts", "6"), ("b.ts", "2")] {
+            try dir.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10", "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000",
+                            "-t", "0.5", "-ac", channels, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                            "-c:a", "s302m", "-strict", "-2", dir.file(name)])
+        }
+        let joined = dir.file("joined.ts")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: dir.file("a.ts"))) + Data(contentsOf: URL(fileURLWithPath: dir.file("b.ts")))
+        try bytes.write(to: URL(fileURLWithPath: joined))
+        let output = dir.file("out.mp4")
+        let report = try VideoTranscoder.run(input: joined, output: output, options: EncodeOptions(audio: .keep)) { $0.image }
+        #expect(report.audio == "re-encoded to aac")
+        #expect(try probeRows(output, "a:0", "stream=codec_name,channels") == ["aac,6"])
+        let d = Double(try probeRows(output, "a:0", "stream=duration").first ?? "") ?? 0
+        #expect(abs(d - 1.0) < 0.1, "audio duration \(d)")
+    }
+}
+
 /// The audio packets' timing and md5 of their payload, from `ffmpeg -f framemd5 -c copy`.
 func audioPackets(_ path: String) throws -> [String] {
     try run("ffmpeg", ["-v", "error", "-i", path, "-map", "0:a:0", "-c", "copy", "-f", "framemd5", "-"])

@@ -34,4 +34,24 @@ import Testing
         #expect(n == 3)
         #expect(indices == [0, 10, 20])
     }
+
+    /// A jump of years in the timestamps must not walk there one step at a time.
+    @Test func nextSampleTimeAfterLargeJump() {
+        #expect(Keyframes.nextSampleTime(after: 0.04, from: 0.5, step: 0.5) == 0.5)
+        #expect(abs(Keyframes.nextSampleTime(after: 0.5, from: 0.5, step: 0.5) - 1.0) < 1e-12)
+        #expect(abs(Keyframes.nextSampleTime(after: 1.2, from: 0.5, step: 0.5) - 1.5) < 1e-12)
+        let far = 1e9 + 0.3
+        let n = Keyframes.nextSampleTime(after: far, from: 0.5, step: 0.5)
+        #expect(n > far && n <= far + 0.5 + 1e-6)
+        let huge = 9.2e18
+        #expect(Keyframes.nextSampleTime(after: huge, from: 0.5, step: 1e-9) > huge)
+        #expect(Keyframes.nextSampleTime(after: .infinity, from: 0.5, step: 1) == .infinity)
+    }
+
+    @Test func timestampNameOfExtremeTimes() {
+        #expect(Keyframes.timestampName(3723.5) == "01-02-03.500")
+        #expect(Keyframes.timestampName(.nan) == "00-00-00.000")
+        #expect(!Keyframes.timestampName(1e300).isEmpty)
+        #expect(!Keyframes.timestampName(Double(Int64.max)).isEmpty)
+    }
 }

@@ -67,6 +67,34 @@ import Testing
         }
     }
 
+    /// Input and output must look alike in any player: the colour tags are kept as found (an untagged
+    /// stream stays untagged) and the conversion uses the matrix the `ffmpeg` tool decodes them with.
+    /// The bound is codec noise: ffmpeg's own RGB round trip at CRF 23 differs by a mean of about 1.2.
+    @Test(arguments: [(320, 180, ""), (320, 180, "smpte170m"), (320, 180, "bt709"), (1280, 720, "")])
+    func colourDescriptionIsKept(size: (Int, Int, String)) throws {
+        let (w, h, matrix) = size
+        let dir = try TestDir()
+        var tags: [String] = []
+        if !matrix.isEmpty {
+            tags = ["-colorspace", matrix, "-color_primaries", matrix, "-color_trc", matrix, "-color_range", "tv"]
+        }
+        let input = try dir.clip("in.mp4", source: "testsrc2=size=\(w)x\(h):rate=25", seconds: 0.12,
+                                 extra: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"] + tags)
+        let output = dir.file("out.mp4")
+        _ = try VideoTranscoder.run(input: input, output: output) { $0.image }
+        let entries = "stream=color_space,color_range,color_primaries,color_transfer"
+        #expect(try probeRows(output, "v:0", entries) == probeRows(input, "v:0", entries))
+        let decode = { (path: String) in
+            [UInt8](try runData("ffmpeg", ["-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]))
+        }
+        let a = try decode(input), b = try decode(output)
+        #expect(a.count == b.count && a.count == w * h * 3 * 3)
+        var sum = 0
+        for i in 0..<min(a.count, b.count) { sum += abs(Int(a[i]) - Int(b[i])) }
+        let mean = Double(sum) / Double(max(1, min(a.count, b.count)))
+        #expect(mean < 2.5, "\(w)x\(h) \(matrix.isEmpty ? "untagged" : matrix): mean difference \(mean)")
+    }
+
     @Test func rotatedClipReadsUpright() throws {
         let dir = try TestDir()
         let input = try dir.clip("in.mp4", seconds: 0.3)

@@ -131,3 +131,149 @@ func pngChunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
     func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
     return be(UInt32(body.count)) + typed + be(crc)
 }
+
+/// An APP1 EXIF segment holding only IFD0's Orientation.
+func orientationSegment(_ value: Int) -> [UInt8] {
+    let t: [UInt8] = Array("II".utf8) + [42, 0, 8, 0, 0, 0] + [1, 0] + [0x12, 0x01, 3, 0, 1, 0, 0, 0, UInt8(value), 0, 0, 0]
+        + [0, 0, 0, 0]
+    let payload = Array("Exif".utf8) + [0, 0] + t
+    let len = payload.count + 2
+    return [0xFF, 0xE1, UInt8(len >> 8), UInt8(len & 0xFF)] + payload
+}
+
+extension StillImageTests {
+    /// A phone photo stored sideways with an Orientation tag reads upright and is written upright, untagged.
+    /// The stored picture is 32x16: red left half, blue right half, a green top-left corner.
+    @Test(arguments: [(1, 32, 16), (2, 32, 16), (3, 32, 16), (6, 16, 32), (8, 16, 32), (5, 16, 32), (7, 16, 32)])
+    func jpegOrientationIsApplied(case: (Int, Int, Int)) throws {
+        let (orientation, w, h) = `case`
+        let dir = try TestDir()
+        var img = RGBImage(width: 32, height: 16)
+        for y in 0..<16 { for x in 0..<32 { img[x, y] = x < 16 ? (255, 0, 0) : (0, 0, 255) } }
+        for y in 0..<4 { for x in 0..<4 { img[x, y] = (0, 255, 0) } }
+        let plain = dir.file("plain.jpg")
+        try StillImage.write(img, to: plain)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: plain)))
+        bytes.insert(contentsOf: orientationSegment(orientation), at: 2)
+        let tagged = dir.file("phone.jpg")
+        try Data(bytes).write(to: URL(fileURLWithPath: tagged))
+
+        let back = try StillImage.read(path: tagged)
+        #expect(back.width == w && back.height == h)
+        let expected = img.oriented(exif: orientation)
+        #expect(psnr(expected, back) > 25, "orientation \(orientation)")
+        // Where the green corner lands, by the EXIF definition of each value.
+        let corner: (Int, Int) = [1: (1, 1), 2: (30, 1), 3: (30, 14), 5: (1, 1), 6: (14, 1), 7: (14, 30), 8: (1, 30)][orientation]!
+        let px = back[corner.0, corner.1]
+        #expect(px.1 > 200 && px.0 < 60 && px.2 < 60, "orientation \(orientation): \(px)")
+
+        let out = dir.file("out.jpg")
+        try StillImage.write(back, to: out)
+        #expect(ExifScanner.scan(jpeg: [UInt8](try Data(contentsOf: URL(fileURLWithPath: out)))) == nil)
+        let written = try StillImage.read(path: out)
+        #expect(written.width == w && written.height == h)
+    }
+
+    /// The size in the header is checked before FFmpeg decodes anything.
+    @Test(arguments: [(60000, 60000), (20000, 8)])
+    func oversizedPNGIsRefusedBeforeDecoding(size: (Int, Int)) throws {
+        let dir = try TestDir()
+        let path = dir.file("bomb.png")
+        try StillImage.write(patternImage(width: 8, height: 8), to: path)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        for (o, v) in [(16, size.0), (20, size.1)] {
+            bytes[o] = UInt8(v >> 24); bytes[o + 1] = UInt8(v >> 16 & 0xFF); bytes[o + 2] = UInt8(v >> 8 & 0xFF); bytes[o + 3] = UInt8(v & 0xFF)
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(throws: MediaError.dimensionsTooLarge(path: path, width: size.0, height: size.1)) {
+            try StillImage.read(path: path)
+        }
+        #expect(ImageHeader.declaredSize(bytes)! == (size.0, size.1))
+    }
+
+    @Test func jpegHeaderSizeIsFound() throws {
+        let dir = try TestDir()
+        let path = dir.file("a.jpg")
+        try StillImage.write(patternImage(width: 33, height: 17), to: path)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes.insert(contentsOf: exifSegment(make: "Acme", model: "Cam9"), at: 2)
+        #expect(ImageHeader.declaredSize(bytes)! == (33, 17))
+        #expect(ImageHeader.declaredSize([0xFF, 0xD8, 0xFF]) == nil)
+    }
+}
+
+/// A PNG from raw scanlines (filter 0, stored deflate blocks): any colour type and depth FFmpeg reads.
+func rawPNG(width: Int, height: Int, colorType: UInt8, bitDepth: UInt8, rows: [[UInt8]], palette: [UInt8]? = nil) -> [UInt8] {
+    func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+    let raw: [UInt8] = rows.flatMap { (row: [UInt8]) -> [UInt8] in [0] + row }
+    var z: [UInt8] = [0x78, 0x01]
+    var i = 0
+    repeat {
+        let n = min(65535, raw.count - i)
+        let last: UInt8 = i + n >= raw.count ? 1 : 0
+        let len = UInt16(n), nlen = ~UInt16(n)
+        let head: [UInt8] = [last, UInt8(len & 0xFF), UInt8(len >> 8), UInt8(nlen & 0xFF), UInt8(nlen >> 8)]
+        z += head
+        z += raw[i..<(i + n)]
+        i += n
+    } while i < raw.count
+    var a: UInt32 = 1, b: UInt32 = 0
+    for byte in raw { a = (a + UInt32(byte)) % 65521; b = (b + a) % 65521 }
+    let adler = Int(b) << 16 | Int(a)
+    z += be(adler)
+    var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+    png += pngChunk("IHDR", be(width) + be(height) + [bitDepth, colorType, 0, 0, 0])
+    if let palette { png += pngChunk("PLTE", palette) }
+    png += pngChunk("IDAT", z) + pngChunk("IEND", [])
+    return png
+}
+
+extension StillImageTests {
+    static let ids: [UInt8] = [0, 10, 13, 255, 11, 24, 18, 7]
+
+    /// Palette indices are the class ids, whatever colours the palette gives them.
+    @Test func paletteLabelMapReadsIndices() throws {
+        let dir = try TestDir()
+        var palette: [UInt8] = []
+        for i in 0..<256 { palette += [UInt8((i * 37) & 255), UInt8((i * 91) & 255), UInt8(255 - i)] }
+        let path = dir.file("pal.png")
+        try Data(rawPNG(width: 8, height: 2, colorType: 3, bitDepth: 8, rows: [Self.ids, Self.ids.reversed()],
+                        palette: palette)).write(to: URL(fileURLWithPath: path))
+        #expect(try probeRows(path, "v:0", "stream=pix_fmt") == ["pal8"])
+        let map = try StillImage.readLabelMap(path: path)
+        #expect(map.pixels == Self.ids + Self.ids.reversed())
+    }
+
+    @Test func sixteenBitLabelMapReadsIdsExactly() throws {
+        let dir = try TestDir()
+        let path = dir.file("g16.png")
+        let row: [UInt8] = Self.ids.flatMap { (v: UInt8) -> [UInt8] in [0, v] }
+        try Data(rawPNG(width: 8, height: 1, colorType: 0, bitDepth: 16, rows: [row])).write(to: URL(fileURLWithPath: path))
+        #expect(try probeRows(path, "v:0", "stream=pix_fmt").first?.hasPrefix("gray16") == true)
+        #expect(try StillImage.readLabelMap(path: path).pixels == Self.ids)
+
+        let over = dir.file("over.png")
+        try Data(rawPNG(width: 2, height: 1, colorType: 0, bitDepth: 16, rows: [[0, 13, 1, 44]])).write(to: URL(fileURLWithPath: over))
+        #expect {
+            try StillImage.readLabelMap(path: over)
+        } throws: { e in
+            guard case .unsupportedLabelMap(let p, let d)? = e as? MediaError else { return false }
+            return p == over && d.contains("300")
+        }
+    }
+
+    @Test func rgbLabelMapIsRefused() throws {
+        let dir = try TestDir()
+        let path = dir.file("rgb.png")
+        try StillImage.write(patternImage(width: 8, height: 4), to: path)
+        #expect {
+            try StillImage.readLabelMap(path: path)
+        } throws: { e in
+            guard case .unsupportedLabelMap(let p, _)? = e as? MediaError else { return false }
+            return p == path && "\(e)".contains("rgb24") && "\(e)".contains(path)
+        }
+        let gray = dir.file("gray.png")
+        try StillImage.writeGray(GrayImage(width: 8, height: 1, pixels: Self.ids), to: gray)
+        #expect(try StillImage.readLabelMap(path: gray).pixels == Self.ids)
+    }
+}

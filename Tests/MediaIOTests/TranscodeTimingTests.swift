@@ -66,4 +66,34 @@ import Testing
         #expect(VideoWriter.mpeg4TimeBase(Rational(num: 1, den: 90000), frameRate: 25) == Rational(num: 1, den: 45000))
         #expect(VideoWriter.mpeg4TimeBase(Rational(num: 1, den: 90000), frameRate: 30000.0 / 1001) == Rational(num: 1, den: 30000))
     }
+
+    /// A prime denominator has no divisor that fits MPEG-4's 16-bit clock; the search must end at once
+    /// and fall back to a clock that still tells frames apart.
+    @Test func mpeg4TimeBaseForPrimeDenominators() {
+        let big = VideoWriter.mpeg4TimeBase(Rational(num: 1, den: 2_147_483_647), frameRate: 25)
+        #expect(big.den <= 65535 && big.den >= 1000)
+        let small = VideoWriter.mpeg4TimeBase(Rational(num: 1, den: 65537), frameRate: 25)
+        #expect(small == Rational(num: 1, den: 25000))
+        #expect(VideoWriter.mpeg4TimeBase(Rational(num: 1, den: 131_074), frameRate: 0).den >= 1000)
+    }
+
+    @Test func mpeg4FromPrimeTimescaleKeepsTiming() throws {
+        let dir = try TestDir()
+        let input = try dir.clip("prime.mp4", seconds: 0.4, extra: [
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-video_track_timescale", "65537"])
+        #expect(try probeRows(input, "v:0", "stream=time_base") == ["1/65537"])
+        let output = dir.file("out.mp4")
+        let report = try VideoTranscoder.run(input: input, output: output, options: EncodeOptions(codec: .mpeg4)) { $0.image }
+        #expect(report.frames == 10)
+        try Self.assertSameTiming(input, output, tolerance: 1e-4)
+    }
+
+    @Test func saturatingTimestampArithmetic() {
+        #expect(Int64.max.clampedAdding(1) == .max)
+        #expect(Int64.min.clampedAdding(-5) == .min)
+        #expect(Int64(40).clampedAdding(2) == 42)
+        #expect(Int64.clamped(.nan) == 0)
+        #expect(Int64.clamped(1e300) == .max && Int64.clamped(-.infinity) == .min)
+        #expect(Int.clamped(12.0) == 12)
+    }
 }
