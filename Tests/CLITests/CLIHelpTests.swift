@@ -14,9 +14,16 @@ enum CLI {
         return dir.appendingPathComponent("svia")
     }
 
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        /// The process was killed by a signal (`status` is then the signal number).
+        var signaled = false
+    }
 
-    static func run(_ args: [String], environment: [String: String]? = nil, in directory: String? = nil) throws -> Result {
+    static func run(_ args: [String], environment: [String: String]? = nil, in directory: String? = nil,
+                    binary: URL = CLI.binary) throws -> Result {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
@@ -30,7 +37,7 @@ enum CLI {
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self))
+                      stderr: String(decoding: e, as: UTF8.self), signaled: p.terminationReason == .uncaughtSignal)
     }
 }
 
