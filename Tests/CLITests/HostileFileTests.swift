@@ -89,6 +89,34 @@ struct HostileFileTests {
             try Self.expectRefusal(try Self.segmenter(in: s, config: text), naming: "config.json", s)
         }
     }
+
+    /// A detector model that is not the shipped one is refused; with SVIA_MODELS_UNPINNED a damaged one is a
+    /// clear error naming it.
+    @Test func detectorModelsArePinnedAndDamagedOnesRefused() throws {
+        let s = try Scratch()
+        let input = try Self.still(s)
+        let dir = try s.mkdir("models")
+        for file in ["centerface.onnx", "ch_PP-OCRv4_det_infer.onnx"] {
+            try FileManager.default.copyItem(atPath: Self.models + "/" + file, toPath: dir + "/" + file)
+        }
+        var face = try Data(contentsOf: URL(fileURLWithPath: dir + "/centerface.onnx"))
+        face[face.count / 2] ^= 0x40
+        try face.write(to: URL(fileURLWithPath: dir + "/centerface.onnx"))
+        let tampered = try ReleaseCLI.run(["anonymize", input, "--method", "blur", "-o", s.file("a.png"), "-q"],
+                                          environment: ["SVIA_MODELS_DIR": dir])
+        #expect(!tampered.signaled && tampered.status == 1, "\(tampered.status): \(tampered.stderr)")
+        #expect(tampered.stderr.contains("centerface.onnx") && tampered.stderr.contains("SHA-256"), "\(tampered.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: s.file("a.png")))
+
+        for cut in [0, 16, 4096, face.count / 3] {
+            try face.prefix(cut).write(to: URL(fileURLWithPath: dir + "/centerface.onnx"))
+            let r = try ReleaseCLI.run(["anonymize", input, "--method", "blur", "-o", s.file("b.png"), "-q"],
+                                       environment: ["SVIA_MODELS_DIR": dir, "SVIA_MODELS_UNPINNED": "1"])
+            #expect(!r.signaled && r.status == 1, "cut \(cut): \(r.status): \(r.stderr)")
+            #expect(r.stderr.contains("centerface.onnx"), "cut \(cut): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: s.file("b.png")))
+        }
+    }
 }
 
 /// The release build of `svia` in this checkout.
