@@ -1,4 +1,5 @@
 import Foundation
+import MediaIO
 import Testing
 
 /// Runs the built `svia` binary, as a user would.
@@ -46,5 +47,19 @@ enum CLI {
         let r = try CLI.run(["--version"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("0.1.0"))
+    }
+
+    /// One set of exit statuses: ArgumentParser's own usage errors exit 2 like svia's, and --help lists them.
+    @Test func usageErrorsExitTwoAndHelpDocumentsTheStatuses() throws {
+        for args in [["anonymize", "--no-such-option", "x.png"], ["anonymize"], ["anonymize", "x.png", "--crf", "99"],
+                     ["anonymize", "x.png", "--method", "nope"], ["no-such-command"], ["keyframes"]] {
+            let r = try CLI.run(args)
+            #expect(r.status == 2, "\(args): \(r.status) \(r.stderr)")
+            #expect(!r.stderr.isEmpty)
+        }
+        let help = try CLI.run(["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("Exit status: 0 done; 1 a file"), "\(help.stdout)")
+        #expect(try CLI.run(["anonymize", "--help"]).status == 0)
     }
 }
