@@ -93,8 +93,8 @@ struct AnonymizeCommand: ParsableCommand {
     @Option(help: "Shipped detectors whose regions are added: faces, text (plates, sign text, burned-in overlays), or none (default faces,text; none for --preset paper).")
     var detect: String?
 
-    @Option(help: "How detected faces and text are replaced: blur, pixelate or graymask.")
-    var detectReplace: ReplacementMethod = .blur
+    @Option(help: "How detected faces and text are replaced with --method blur, pixelate or graymask (default: the --method itself). Under --method svia they are diffusion-painted with the other regions.")
+    var detectReplace: ReplacementMethod?
 
     @Option(help: "Face detection threshold (0-1).")
     var faceThreshold: Float = 0.2
@@ -158,6 +158,11 @@ struct AnonymizeCommand: ParsableCommand {
         }
         if out.isEmpty { throw ValidationError("--categories names no category") }
         return out
+    }
+
+    /// How detected regions are replaced by a baseline method: `--detect-replace`, else the method itself.
+    var detectedMethod: ReplacementMethod {
+        detectReplace ?? (method == .svia ? .blur : method)
     }
 
     /// The detectors in use: `--detect`, else none for the paper preset and faces + text otherwise.
@@ -238,7 +243,7 @@ struct AnonymizeCommand: ParsableCommand {
         settings.face.scale = scale
         settings.text.scale = scale
         options.detectors = settings
-        switch detectReplace {
+        switch detectedMethod {
         case .blur: options.detectedReplacement = .blur(sigma: blurSigma)
         case .pixelate: options.detectedReplacement = .pixelate(block: pixelBlock)
         case .graymask, .svia: options.detectedReplacement = .paperGraymask
