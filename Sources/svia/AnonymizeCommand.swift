@@ -178,6 +178,15 @@ struct AnonymizeCommand: ParsableCommand {
             Terminal.error("\(error)")
             throw ExitCode(1)
         }
+        if let report {
+            // The report must not replace a file of the run: refused before any work.
+            let clash = inputs.first { AtomicFile.sameFile($0, report) }
+                ?? plan.items.lazy.flatMap { [$0.input, $0.output] }.first { AtomicFile.sameFile($0, report) }
+            if let clash {
+                Terminal.error("\(report): --report names \(clash), a file of this run; choose another report path")
+                throw SviaExit.usage
+            }
+        }
         let detectors = DetectorChoice(list: detectList)!
         var painter: SVIAPainter? = nil
         if method == .svia {
@@ -303,21 +312,6 @@ struct AnonymizeCommand: ParsableCommand {
         let data = try encoder.encode(Summary(version: Svia.configuration.version, method: method.rawValue,
                                               preset: method == .svia ? diffusion.preset.rawValue : nil, files: reports, skipped: skipped, seconds: seconds))
         try AtomicFile.write(data, to: path)
-    }
-}
-
-/// Writes a whole file under a temporary name in the same folder, then renames it into place (rename(2)
-/// replaces an existing file atomically).
-enum AtomicFile {
-    static func write(_ data: Data, to path: String) throws {
-        let absolute = URL(fileURLWithPath: path).absoluteURL.standardizedFileURL
-        let tmp = absolute.deletingLastPathComponent().appendingPathComponent(".\(absolute.lastPathComponent).\(getpid()).tmp")
-        try data.write(to: tmp)
-        if rename(tmp.path, absolute.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "\(path): \(reason)"])
-        }
     }
 }
 

@@ -62,4 +62,25 @@ enum CLI {
         #expect(help.stdout.contains("Exit status: 0 done; 1 a file"), "\(help.stdout)")
         #expect(try CLI.run(["anonymize", "--help"]).status == 0)
     }
+
+    /// A report that would overwrite an input is refused before any work (usage error).
+    @Test func reportOverAnInputIsRefused() throws {
+        let s = try Scratch()
+        try StillImage.write(texture(width: 64, height: 48), to: s.file("in.png"))
+        let before = try Data(contentsOf: URL(fileURLWithPath: s.file("in.png")))
+        let r = try CLI.run(["anonymize", s.file("in.png"), "--method", "blur", "--detect", "none",
+                             "-o", s.file("out.png"), "--report", s.file("in.png"), "-q"])
+        #expect(r.status == 2, "\(r.status): \(r.stderr)")
+        #expect(r.stderr.contains("--report"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: s.file("in.png"))) == before)
+        #expect(!FileManager.default.fileExists(atPath: s.file("out.png")))
+        // The same through a symlink, and a report over the output.
+        try FileManager.default.createSymbolicLink(atPath: s.file("link.png"), withDestinationPath: s.file("in.png"))
+        for report in [s.file("link.png"), s.file("out.png")] {
+            let again = try CLI.run(["anonymize", s.file("in.png"), "--method", "blur", "--detect", "none", "-o", s.file("out.png"),
+                                     "--report", report, "-q"])
+            #expect(again.status == 2 && again.stderr.contains("--report"), "\(again.status): \(again.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: s.file("in.png"))) == before)
+    }
 }
