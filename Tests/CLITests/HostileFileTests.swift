@@ -90,6 +90,18 @@ struct HostileFileTests {
         }
     }
 
+    /// A config.json whose values are sane but do not match the weights names both files.
+    @Test func configAndWeightsThatDisagreeNameTheFiles() throws {
+        let s = try Scratch()
+        let original = try String(contentsOfFile: Self.tinySegFormer + "/config.json", encoding: .utf8)
+        var object = try JSONSerialization.jsonObject(with: Data(original.utf8)) as! [String: Any]
+        object["decoder_hidden_size"] = 64
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        let dir = try Self.segmenter(in: s, config: text)
+        try Self.expectRefusal(dir, naming: "model.safetensors", s)
+        try Self.expectRefusal(dir, naming: "config.json", s)
+    }
+
     /// A detector model that is not the shipped one is refused; with SVIA_MODELS_UNPINNED a damaged one is a
     /// clear error naming it.
     @Test func detectorModelsArePinnedAndDamagedOnesRefused() throws {
