@@ -64,7 +64,7 @@ public enum ModelLocator {
     /// Throws unless the file at `path` has the digest pinned for `file` (a name without a pin is refused).
     public static func verify(_ path: String, as file: String) throws {
         guard let expected = pinnedSHA256[file] else {
-            throw DetectorError.modelDigestMismatch(path: path, expected: "none pinned", found: "")
+            throw DetectorError.unexpectedModel(file: path, reason: "no SHA-256 is pinned for \(file); only the shipped detector models are accepted")
         }
         let found: String
         do {
