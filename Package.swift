@@ -1,11 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Numeric kernels: no overflow/bounds traps in release, and AVX2+FMA code on x86-64 so SIMD8 maps to ymm.
+// Release builds keep Swift's overflow and bounds checks everywhere: TensorCore and Networks also read the
+// files that arrive from outside (safetensors, ONNX, tokenizers, configs), and -Ounchecked would remove every
+// check on that path. The hot loops already work on unsafe pointers, so they lose little. On x86-64 the
+// numeric targets get AVX2+FMA code so SIMD8 maps to ymm.
 #if arch(x86_64)
-let optimizedNumerics: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]
+let optimizedNumerics: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
 #else
-let optimizedNumerics: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+let optimizedNumerics: [SwiftSetting] = []
 #endif
 
 let package = Package(

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Sets up the machine (system packages) and runs the whole test suite.
+# Sets up the machine (system packages), builds debug (with tests) and the release svia, runs the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/setup.sh
 [ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
 swift build --build-tests
+# The release binary: the hostile-file tests (HostileFileTests) run it, since release is what users run.
+swift build -c release --product svia
 swift test --skip-build "$@"

@@ -196,10 +196,12 @@ struct SafeTensorsHeader {
         return SafeTensorsHeader(entries: decoded.entries, metadata: decoded.metadata)
     }
 
-    /// Checks every entry against the data area: known dtype, non-negative shape without overflow,
+    /// Checks every entry against the data area: known dtype, non-negative shape whose strides fit,
     /// byte count matching the range, range inside the data, no two ranges overlapping.
     static func validate(_ raw: [String: Result<RawEntry, EntryError>], dataSize: Int,
                          file: String) throws -> [String: SafeTensorsEntry] {
+        // Bounds that keep every stride and byte offset of a tensor inside Int: 2^40 elements (4 TiB of F32).
+        let maxRank = 16, maxElements = 1 << 40
         var out: [String: SafeTensorsEntry] = [:]
         for name in raw.keys.sorted() {
             let r: RawEntry
@@ -213,21 +215,24 @@ struct SafeTensorsHeader {
             guard r.data_offsets.count == 2 else {
                 throw SafeTensorsError.invalidEntry(file: file, tensor: name, reason: "data_offsets must hold two integers")
             }
-            var count = 1
+            guard r.shape.count <= maxRank else {
+                throw SafeTensorsError.invalidEntry(file: file, tensor: name, reason: "rank \(r.shape.count) exceeds \(maxRank)")
+            }
+            // Zero-sized dimensions count as 1 here: strides and byte offsets are products of the other
+            // dimensions, so a shape like [0, 2^32, 2^32] must be refused even though it holds no element.
+            var span = 1
             for d in r.shape {
                 guard d >= 0 else {
                     throw SafeTensorsError.invalidEntry(file: file, tensor: name, reason: "negative dimension in shape \(r.shape)")
                 }
-                let (p, overflow) = count.multipliedReportingOverflow(by: d)
-                guard !overflow else {
-                    throw SafeTensorsError.invalidEntry(file: file, tensor: name, reason: "shape \(r.shape) overflows")
+                let (p, overflow) = span.multipliedReportingOverflow(by: max(d, 1))
+                guard !overflow, p <= maxElements else {
+                    throw SafeTensorsError.invalidEntry(file: file, tensor: name, reason: "shape \(r.shape) overflows the size limit of 2^40 elements")
                 }
-                count = p
+                span = p
             }
-            let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
-            guard !overflow else {
-                throw SafeTensorsError.invalidEntry(file: file, tensor: name, reason: "shape \(r.shape) overflows")
-            }
+            let count = r.shape.contains(0) ? 0 : span
+            let bytes = count * dtype.byteSize
             let begin = r.data_offsets[0], end = r.data_offsets[1]
             guard begin >= 0, begin <= end, end <= dataSize else {
                 throw SafeTensorsError.outOfBounds(file: file, tensor: name, begin: begin, end: end, dataSize: dataSize)

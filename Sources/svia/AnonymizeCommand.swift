@@ -93,8 +93,8 @@ struct AnonymizeCommand: ParsableCommand {
     @Option(help: "Shipped detectors whose regions are added: faces, text (plates, sign text, burned-in overlays), or none (default faces,text; none for --preset paper).")
     var detect: String?
 
-    @Option(help: "How detected faces and text are replaced: blur, pixelate or graymask.")
-    var detectReplace: ReplacementMethod = .blur
+    @Option(help: "How detected faces and text are replaced with --method blur, pixelate or graymask (default: the --method itself). Under --method svia they are diffusion-painted with the other regions.")
+    var detectReplace: ReplacementMethod?
 
     @Option(help: "Face detection threshold (0-1).")
     var faceThreshold: Float = 0.2
@@ -163,6 +163,11 @@ struct AnonymizeCommand: ParsableCommand {
         return out
     }
 
+    /// How detected regions are replaced by a baseline method: `--detect-replace`, else the method itself.
+    var detectedMethod: ReplacementMethod {
+        detectReplace ?? (method == .svia ? .blur : method)
+    }
+
     /// The detectors in use: `--detect`, else none for the paper preset and faces + text otherwise.
     var detectList: String {
         detect ?? (method == .svia && diffusion.preset == .paper ? "none" : "faces,text")
@@ -179,6 +184,15 @@ struct AnonymizeCommand: ParsableCommand {
         } catch {
             Terminal.error("\(error)")
             throw ExitCode(1)
+        }
+        if let report {
+            // The report must not replace a file of the run: refused before any work.
+            let clash = inputs.first { AtomicFile.sameFile($0, report) }
+                ?? plan.items.lazy.flatMap { [$0.input, $0.output] }.first { AtomicFile.sameFile($0, report) }
+            if let clash {
+                Terminal.error("\(report): --report names \(clash), a file of this run; choose another report path")
+                throw SviaExit.usage
+            }
         }
         let detectors = DetectorChoice(list: detectList)!
         if dryRun { return try runDry(plan.items, skipped: plan.skipped, detectors: detectors) }
@@ -244,7 +258,7 @@ struct AnonymizeCommand: ParsableCommand {
         settings.face.scale = scale
         settings.text.scale = scale
         options.detectors = settings
-        switch detectReplace {
+        switch detectedMethod {
         case .blur: options.detectedReplacement = .blur(sigma: blurSigma)
         case .pixelate: options.detectedReplacement = .pixelate(block: pixelBlock)
         case .graymask, .svia: options.detectedReplacement = .paperGraymask
@@ -394,21 +408,6 @@ struct AnonymizeCommand: ParsableCommand {
         let data = try encoder.encode(Summary(version: Svia.configuration.version, method: method.rawValue,
                                               preset: method == .svia ? diffusion.preset.rawValue : nil, files: reports, skipped: skipped, seconds: seconds))
         try AtomicFile.write(data, to: path)
-    }
-}
-
-/// Writes a whole file under a temporary name in the same folder, then renames it into place (rename(2)
-/// replaces an existing file atomically).
-enum AtomicFile {
-    static func write(_ data: Data, to path: String) throws {
-        let absolute = URL(fileURLWithPath: path).absoluteURL.standardizedFileURL
-        let tmp = absolute.deletingLastPathComponent().appendingPathComponent(".\(absolute.lastPathComponent).\(getpid()).tmp")
-        try data.write(to: tmp)
-        if rename(tmp.path, absolute.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "\(path): \(reason)"])
-        }
     }
 }
 

@@ -2,6 +2,7 @@ import Anonymizer
 import ArgumentParser
 import Foundation
 import MediaIO
+import Networks
 
 /// Which segmenter to use and at what size.
 struct SegmenterArguments: ParsableArguments {
@@ -34,6 +35,15 @@ struct SegmenterArguments: ParsableArguments {
             let s = try SegmenterRegions(directory: path, workSize: try parsedWorkSize())
             if !quiet { Terminal.note("segmenting with \(path)") }
             return s
+        } catch let error as SegFormerError {
+            switch error {
+            case .missingTensor, .unusedTensor, .shapeMismatch:
+                // These name a tensor but not a file: the checkpoint's config.json and weights disagree.
+                Terminal.error("\(path): config.json and the weights (model.safetensors) do not match: \(error)")
+            default:
+                Terminal.error("\(error)")
+            }
+            throw ExitCode(1)
         } catch {
             Terminal.error("\(error)")
             throw ExitCode(1)

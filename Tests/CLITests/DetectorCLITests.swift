@@ -30,4 +30,21 @@ import Testing
         let coverage = (report?["files"] as? [[String: Any]])?.first?["categoryCoverage"] as? [String: Double]
         #expect((coverage?["text"] ?? 0) > 0)
     }
+
+    /// Without --detect-replace, detected regions are replaced the way --method asks (here: flat gray).
+    @Test func detectedRegionsFollowTheBaselineMethod() throws {
+        let s = try Scratch()
+        let input = Self.samples.appendingPathComponent("licenseplate_motion.jpg").path
+        let r = try CLI.run(["anonymize", input, "--detect", "text", "--method", "graymask", "-o", s.file("out.png"), "-q"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let out = try StillImage.read(path: s.file("out.png"))
+        var gray = 0, total = 0
+        for y in 235..<290 {
+            for x in 235..<350 {
+                total += 1
+                if out[x, y] == (128, 128, 128) { gray += 1 }
+            }
+        }
+        #expect(Double(gray) / Double(total) > 0.8, "plate gray \(gray)/\(total)")
+    }
 }

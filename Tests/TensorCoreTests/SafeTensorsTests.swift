@@ -209,6 +209,11 @@ import Testing
         expectError(p) { if case .invalidEntry(_, "a", let r) = $0 { r.contains("overflows") } else { false } }
         p = try build(#"{"a":{"dtype":"F32","shape":[2305843009213693952],"data_offsets":[0,8]}}"#, data: eight, in: dir)
         expectError(p) { if case .invalidEntry(_, "a", let r) = $0 { r.contains("overflows") } else { false } }
+        // No elements, but strides past Int: refused before any stride is computed.
+        p = try build(#"{"a":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}}"#, data: eight, in: dir)
+        expectError(p) { if case .invalidEntry(_, "a", let r) = $0 { r.contains("overflows") } else { false } }
+        p = try build(#"{"a":{"dtype":"F32","shape":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],"data_offsets":[0,4]}}"#, data: eight, in: dir)
+        expectError(p) { if case .invalidEntry(_, "a", let r) = $0 { r.contains("rank") } else { false } }
         p = try build(#"{"a":{"dtype":"F32","shape":[1e30],"data_offsets":[0,8]}}"#, data: eight, in: dir)
         expectError(p) { if case .invalidEntry(_, "a", _) = $0 { true } else { false } }
         p = try build(#"{"a":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}}"#, data: eight, in: dir)

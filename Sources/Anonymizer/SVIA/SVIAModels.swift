@@ -140,7 +140,10 @@ public struct SVIAModels: Sendable {
     static func loadModel<T>(_ repo: String, _ folder: DiffusersFolder, tiny: (any LatentAutoencoder)?, fastKernels: Bool,
                              encode: (CLIPTextEncoder, CLIPTokenizer) throws -> T) throws -> (DiffusionModel, T) {
         try wrap(repo, folder.root) {
-            let encoded = try encode(CLIPTextEncoder.load(folder), folder.tokenizer())
+            let encoder = try CLIPTextEncoder.load(folder), tokenizer = try folder.tokenizer()
+            try tokenizer.check(vocabSize: encoder.config.vocabSize, maxPositionEmbeddings: encoder.config.maxPositionEmbeddings,
+                                folder: folder.root.appendingPathComponent("tokenizer").path)
+            let encoded = try encode(encoder, tokenizer)
             let unet = try UNet2DCondition.load(folder, fastKernels: fastKernels)
             let autoencoder: any LatentAutoencoder = try tiny ?? AutoencoderKL.load(folder)
             return (DiffusionModel(repository: repo, unet: unet, autoencoder: autoencoder,

@@ -33,7 +33,9 @@ public enum DiffusionConfig {
         } catch {
             throw ConfigError.unreadable(file: url.path, reason: error.localizedDescription)
         }
-        return try decode(type, from: data, file: url.path)
+        let value = try decode(type, from: data, file: url.path)
+        if let checked = value as? CheckedConfig { try checked.check(file: url.path) }
+        return value
     }
 
     /// Decodes configuration JSON; `file` names the source in errors.

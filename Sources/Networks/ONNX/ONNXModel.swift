@@ -177,19 +177,24 @@ public struct ONNXModel: Sendable {
         if t.dataLocation == .external || !t.externalData.isEmpty {
             throw ONNXError.externalData(file: file, tensor: tensorName)
         }
+        guard t.dims.count <= 8 else {
+            throw ONNXError.badTensorData(file: file, tensor: tensorName, reason: "rank \(t.dims.count) exceeds 8")
+        }
         var shape: [Int] = []
-        var count = 1
+        // Zero-sized dimensions count as 1 in the bound, so no stride of an empty tensor can overflow either.
+        var span = 1
         for d in t.dims {
             guard d >= 0, d < Int64(Int32.max) else {
                 throw ONNXError.badTensorData(file: file, tensor: tensorName, reason: "dimension \(d) out of range")
             }
             shape.append(Int(d))
-            let (product, overflow) = count.multipliedReportingOverflow(by: Int(d))
+            let (product, overflow) = span.multipliedReportingOverflow(by: max(Int(d), 1))
             guard !overflow, product <= 1 << 31 else {
                 throw ONNXError.badTensorData(file: file, tensor: tensorName, reason: "shape \(t.dims) too large")
             }
-            count = product
+            span = product
         }
+        let count = shape.contains(0) ? 0 : span
         let type = Int(t.dataType)
         func checkCount(_ n: Int, _ what: String) throws {
             guard n == count else {

@@ -153,7 +153,7 @@ struct ONNXNodeTranslator {
         case .int(let g)?: groups = g
         case let other?: throw unsupported(node, "group", other.describedValue)
         }
-        guard groups >= 1, (transposed ? weight.shape[0] : weight.shape[0]) % groups == 0 else {
+        guard groups >= 1, groups <= weight.shape[0] || weight.shape[0] == 0, (transposed ? weight.shape[0] : weight.shape[0]) % groups == 0 else {
             throw unsupported(node, "group", "\(groups)")
         }
         if transposed && groups != 1 { throw unsupported(node, "group", "\(groups)") }
@@ -168,16 +168,17 @@ struct ONNXNodeTranslator {
         let strides = try intsAttribute(node, "strides", default: [1, 1])
         let dilations = try intsAttribute(node, "dilations", default: [1, 1])
         let pads = autoPad == "VALID" ? [0, 0, 0, 0] : try intsAttribute(node, "pads", default: [0, 0, 0, 0])
-        guard strides.count == 2, strides.allSatisfy({ $0 >= 1 }) else { throw unsupported(node, "strides", "\(strides)") }
-        guard dilations.count == 2, dilations.allSatisfy({ $0 >= 1 }) else {
+        // Upper bounds keep the output-size arithmetic far from overflow; real detectors use single digits.
+        guard strides.count == 2, strides.allSatisfy({ (1...64).contains($0) }) else { throw unsupported(node, "strides", "\(strides)") }
+        guard dilations.count == 2, dilations.allSatisfy({ (1...64).contains($0) }) else {
             throw unsupported(node, "dilations", "\(dilations)")
         }
-        guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else { throw unsupported(node, "pads", "\(pads)") }
+        guard pads.count == 4, pads.allSatisfy({ (0...4096).contains($0) }) else { throw unsupported(node, "pads", "\(pads)") }
         var outputPadding = (h: 0, w: 0)
         if transposed {
             if node.attributes["output_shape"] != nil { throw unsupported(node, "output_shape", "set") }
             let op = try intsAttribute(node, "output_padding", default: [0, 0])
-            guard op.count == 2, op.allSatisfy({ $0 >= 0 }) else { throw unsupported(node, "output_padding", "\(op)") }
+            guard op.count == 2, op.allSatisfy({ (0...64).contains($0) }) else { throw unsupported(node, "output_padding", "\(op)") }
             outputPadding = (op[0], op[1])
         }
         var bias: Tensor?
@@ -286,16 +287,18 @@ struct ONNXNodeTranslator {
             scales = try constant(node, 1).floats
         } else {
             if node.inputs.count > 3, !node.inputs[3].isEmpty {
-                sizes = try constant(node, 3).floats.map { Int($0) }
+                let f = try constant(node, 3).floats
+                guard f.allSatisfy({ $0.isFinite && abs($0) <= 1_048_576 }) else { throw unsupported(node, "sizes", "\(f)") }
+                sizes = f.map { Int($0) }
             }
             if sizes == nil, node.inputs.count > 2, !node.inputs[2].isEmpty { scales = try constant(node, 2).floats }
         }
         if let s = scales, !s.isEmpty {
-            guard s.count == 4, s[0] == 1, s[1] == 1, s[2] > 0, s[3] > 0 else { throw unsupported(node, "scales", "\(s)") }
+            guard s.count == 4, s[0] == 1, s[1] == 1, s[2] > 0, s[3] > 0, s[2] <= 64, s[3] <= 64 else { throw unsupported(node, "scales", "\(s)") }
             return ResizeSpec(mode: m, coordinates: cm, nearest: nearest, scales: (s[2], s[3]), sizes: nil)
         }
         if let z = sizes {
-            guard z.count == 4, z[2] > 0, z[3] > 0 else { throw unsupported(node, "sizes", "\(z)") }
+            guard z.count == 4, (1...16384).contains(z[2]), (1...16384).contains(z[3]) else { throw unsupported(node, "sizes", "\(z)") }
             return ResizeSpec(mode: m, coordinates: cm, nearest: nearest, scales: nil, sizes: (z[2], z[3]))
         }
         throw unsupported(node, "scales", "missing (neither scales nor sizes given)")

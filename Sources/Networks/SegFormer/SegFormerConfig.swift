@@ -89,6 +89,13 @@ public struct SegFormerConfig: Codable, Sendable, Equatable {
 
     public var numLabels: Int { id2label.count }
 
+    /// Largest accepted entry of each per-stage list: far above any published SegFormer (b5: depths 40,
+    /// hidden size 512), low enough that no product of them overflows.
+    static let limits: [String: Int] = [
+        "depths": 256, "sr_ratios": 64, "hidden_sizes": 8192, "patch_sizes": 31, "strides": 32,
+        "num_attention_heads": 256, "mlp_ratios": 64,
+    ]
+
     /// Throws `badConfig` naming the first inconsistent value.
     public func validate(path: String = "config.json") throws {
         func fail(_ reason: String) -> SegFormerError { .badConfig(path: path, reason: reason) }
@@ -104,7 +111,13 @@ public struct SegFormerConfig: Codable, Sendable, Equatable {
                 throw fail("\(name) has \(list.count) entries but num_encoder_blocks is \(numEncoderBlocks)")
             }
             if let bad = list.first(where: { $0 < 1 }) { throw fail("\(name) holds \(bad); every entry must be positive") }
+            if let bad = list.first(where: { $0 > Self.limits[name]! }) {
+                throw fail("\(name) holds \(bad); at most \(Self.limits[name]!) is accepted")
+            }
         }
+        if numEncoderBlocks > 8 { throw fail("num_encoder_blocks must be at most 8, got \(numEncoderBlocks)") }
+        if numChannels > 16 { throw fail("num_channels must be at most 16, got \(numChannels)") }
+        if decoderHiddenSize > 8192 { throw fail("decoder_hidden_size must be at most 8192, got \(decoderHiddenSize)") }
         for (i, (h, n)) in zip(hiddenSizes, numAttentionHeads).enumerated() where h % n != 0 {
             throw fail("hidden_sizes[\(i)] = \(h) is not divisible by num_attention_heads[\(i)] = \(n)")
         }

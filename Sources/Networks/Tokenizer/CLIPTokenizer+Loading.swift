@@ -47,7 +47,13 @@ extension CLIPTokenizer {
             let t = name == "pad_token" ? pad : special(name, fallback)
             try add(t.content, normalized: t.normalized)
         }
-        let maxLength = (config["model_max_length"] as? NSNumber)?.intValue ?? 77
+        // Files often store a huge sentinel (1e30) here; anything from 2 up is clamped to CLIP's 77 below.
+        let configPath = folder.appendingPathComponent("tokenizer_config.json").path
+        let rawMaxLength = config["model_max_length"].map { ($0 as? NSNumber)?.doubleValue ?? .nan } ?? 77
+        guard rawMaxLength >= 2 else {
+            throw TokenizerError.badConfig(file: configPath, reason: "model_max_length must be a number of at least 2 (bos and eos)")
+        }
+        let maxLength = rawMaxLength >= 77 ? 77 : Int(rawMaxLength)
         try self.init(vocabulary: vocabulary, merges: merges, padToken: pad.content,
                       maxLength: min(maxLength, 77), addedTokens: added)
     }
@@ -126,8 +132,8 @@ extension CLIPTokenizer {
         var vocabulary: [String: Int] = [:]
         vocabulary.reserveCapacity(object.count)
         for (token, value) in object {
-            guard let id = (value as? NSNumber)?.intValue else {
-                throw TokenizerError.badVocabulary(file: file, reason: "id of \"\(token)\" is not an integer")
+            guard let number = value as? NSNumber, let id = Int(exactly: number.doubleValue), id >= 0 else {
+                throw TokenizerError.badVocabulary(file: file, reason: "id of \"\(token)\" is not a non-negative integer")
             }
             vocabulary[token] = id
         }
@@ -161,5 +167,21 @@ extension CLIPTokenizer {
             return (content, (d["normalized"] as? Bool) ?? false)
         }
         return nil
+    }
+}
+
+extension CLIPTokenizer {
+    /// Refuses a tokenizer whose ids or length the text encoder cannot take: every id must index its token
+    /// embedding and `maxLength` must fit its position embedding. `folder` names the tokenizer in the error.
+    public func check(vocabSize: Int, maxPositionEmbeddings: Int, folder: String) throws {
+        if let largest = vocabulary.values.max(), largest >= vocabSize {
+            throw TokenizerError.badConfig(
+                file: folder, reason: "token id \(largest) is not below the text encoder's vocab_size \(vocabSize)")
+        }
+        if maxLength > maxPositionEmbeddings {
+            throw TokenizerError.badConfig(
+                file: folder,
+                reason: "model_max_length \(maxLength) exceeds the text encoder's max_position_embeddings \(maxPositionEmbeddings)")
+        }
     }
 }

@@ -11,6 +11,8 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     case badVocabulary(file: String, reason: String)
     case badMerges(file: String, line: Int, reason: String)
     case unknownSpecialToken(String)
+    /// A value of `tokenizer_config.json`, or the tokenizer as a whole, does not fit the text encoder.
+    case badConfig(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,7 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
         case let .badVocabulary(file, reason): "tokenizer: \(file): \(reason)"
         case let .badMerges(file, line, reason): "tokenizer: \(file) line \(line): \(reason)"
         case let .unknownSpecialToken(token): "tokenizer: special token \"\(token)\" is not in the vocabulary"
+        case let .badConfig(file, reason): "tokenizer: \(file): \(reason)"
         }
     }
 }
