@@ -173,17 +173,24 @@ public struct AnonymizeRunner: Sendable {
                 }
             case .video:
                 work.clip = painter.map { SVIAClip(settings: $0.settings) }
+                let videoStart = Date()
+                var inFrames: TimeInterval = 0
                 let t = try withoutActuallyEscaping(progress) { progress in
                     try VideoTranscoder.run(
                         input: item.input, output: item.output, options: options.encode,
                         progress: { done, expected in progress(.frame(done: done, expected: expected)) }
                     ) { frame in
+                        let frameStart = Date()
+                        defer { inFrames += Date().timeIntervalSince(frameStart) }
                         let out = try anonymize(frame.image, labelMap: { try labelMap(item, frame: frame.index, image: $0) },
                                                 work: &work)
                         try exportMask(work.lastMask, item: item, frame: frame.index)
                         return out
                     }
                 }
+                // Everything of the run outside the per-frame work: demuxing, decoding, colour conversion, encoding
+                // and muxing.
+                work.stats?.stageSeconds["decode+encode", default: 0] += Date().timeIntervalSince(videoStart) - inFrames
                 report.frames = t.frames
                 report.expectedFrames = t.expectedFrames
                 report.truncated = t.truncated

@@ -33,6 +33,22 @@ public struct Mask: Sendable, Equatable {
         return out
     }
 
+    /// Pixels inside both masks (of the same size).
+    public func intersection(_ other: Mask) -> Mask {
+        precondition(other.width == width && other.height == height, "Mask.intersection: size mismatch")
+        var out = self
+        for i in 0..<bits.count where other.bits[i] == 0 { out.bits[i] = 0 }
+        return out
+    }
+
+    /// Pixels of this mask outside `other` (of the same size).
+    public func subtracting(_ other: Mask) -> Mask {
+        precondition(other.width == width && other.height == height, "Mask.subtracting: size mismatch")
+        var out = self
+        for i in 0..<bits.count where other.bits[i] != 0 { out.bits[i] = 0 }
+        return out
+    }
+
     /// The mask grown by `radius` pixels in every direction (a disc), so region edges do not leak.
     public func dilated(by radius: Int) -> Mask {
         guard radius > 0, !isEmpty else { return self }

@@ -45,12 +45,10 @@ struct DiffusionArguments: ParsableArguments {
     @Flag(help: "Load the UNets without their fast-kernel copies: several GB less memory (about 7 GB less for paper/default at full size), slower.")
     var lowMemory = false
 
-    @Flag(inversion: .prefixedNo, help: "Video: reuse the previous frames' latents, noise and masks (default on; off for paper, which paints every frame as the reference paints a still; off: flickers).")
+    @Flag(inversion: .prefixedNo, help: "Video: carry painted content with the scene and paint only what is new (default on; off for paper, which paints every frame as the reference paints a still; off: flickers).")
     var reuse: Bool?
     @Option(help: "Video: a full inpainting pass every N frames and on scene cuts (0: scene cuts only).")
     var keyframeInterval: Int?
-    @Option(help: "Video: fraction of the inpainting schedule a frame between keyframes runs from the carried latents.")
-    var reuseStrength: Double?
     @Option(help: "Video: frames a region stays covered after the segmenter last saw it.")
     var maskMemory: Int?
 
@@ -79,7 +77,6 @@ struct DiffusionArguments: ParsableArguments {
         if let reuse { s.reuse = reuse }
         s.lowMemory = lowMemory
         if let keyframeInterval { s.keyframeInterval = keyframeInterval }
-        if let reuseStrength { s.reuseStrength = reuseStrength }
         if let maskMemory { s.maskMemory = maskMemory }
         if let prompts {
             do { s.prompts = try SVIAPrompts.load(path: prompts, over: s.prompts) } catch { throw ValidationError("\(error)") }

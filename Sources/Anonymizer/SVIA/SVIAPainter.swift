@@ -14,7 +14,11 @@ public struct SVIAStats: Codable, Sendable, Equatable {
     /// Frames painted with full inpainting passes, and frames painted by a reuse pass from carried latents.
     public var keyframes = 0
     public var reusedFrames = 0
-    /// Seconds per stage: segment, detect, inpaint, harmonize, compose.
+    /// Frames between keyframes where new region content (entering, disoccluded, newly found) was painted
+    /// from fresh noise; the other reused frames ran no network.
+    public var freshPaintedFrames = 0
+    /// Seconds per stage: segment, detect, resize (to the working size), motion (video), inpaint, harmonize,
+    /// compose (back to the source size), and on video decode+encode (everything outside the per-frame work).
     public var stageSeconds: [String: Double] = [:]
 
     public init() {}
@@ -49,10 +53,10 @@ public struct SVIAPainter: Sendable {
                       clip: inout SVIAClip?, stats: inout SVIAStats) throws -> (image: RGBImage, mask: Mask) {
         let (ww, wh) = settings.workingSize(width: image.width, height: image.height)
         // The reference brings every picture to its working size with PIL's Lanczos filter.
-        let work = image.resizedLanczos(width: ww, height: wh)
+        let work = stats.time("resize") { image.resizedLanczos(width: ww, height: wh) }
         var regions = regions
         if clip != nil {
-            clip!.observe(work)
+            stats.time("motion") { clip!.observe(work) }
             regions = clip!.remembered(regions)
         }
         var union = Mask(width: image.width, height: image.height)
@@ -78,39 +82,49 @@ public struct SVIAPainter: Sendable {
         var composite: RGBImage
         let frameSeed = clip.map { settings.reuse || !settings.freshNoisePerFrame ? settings.seed : settings.seed &+ UInt64($0.frameIndex) } ?? settings.seed
         let inpaintStart = Date()
-        if settings.reuse, !workUnion.isEmpty, let carried = clip?.carriedLatents(mask: workUnion, settings: settings, cell: cell) {
-            // Between keyframes: one pass over all regions from the latents carried along from the last keyframe.
-            composite = try reusePass(work, mask: workUnion, from: carried, seed: frameSeed, stats: &stats)
+        // Where the harmonizer's result is taken: nil for the whole composite (a full pass), else these cells.
+        var harmonizeOnly: Mask? = nil
+        if settings.reuse, !workUnion.isEmpty,
+           let carried = clip?.carry(work, union: workUnion, passes: passes, settings: settings, cell: cell) {
+            // Between keyframes: the painted content moves with the scene, with no network work where nothing is
+            // new; region cells it does not explain are painted from fresh noise, and only they are harmonized.
+            composite = carried.picture
             stats.reusedFrames += 1
+            harmonizeOnly = carried.fresh
+            if !carried.fresh.isEmpty {
+                stats.freshPaintedFrames += 1
+                // The networks see a window around the new cells (plus context), so their work follows what is new.
+                let box = window(around: carried.fresh, width: ww, height: wh)
+                let local = passes.map { ($0.key, $0.mask.cropped(box)) }
+                let painted = try paintPasses(composite.cropped(box), passes: local, only: carried.fresh.cropped(box),
+                                              seed: frameSeed, stats: &stats)
+                composite.paste(painted, at: box, inside: carried.fresh)
+                harmonizeOnly = carried.fresh.dilated(by: cell).intersection(workUnion)
+                if models.harmonizer != nil {
+                    let start = Date()
+                    let result = try harmonize(composite.cropped(box), stats: &stats)
+                    composite.paste(result, at: box, inside: harmonizeOnly!)
+                    stats.stageSeconds["harmonize", default: 0] += Date().timeIntervalSince(start)
+                }
+            }
         } else {
-            composite = work
-            for (i, p) in passes.enumerated() where !p.mask.isEmpty || !settings.skipEmptyCategories {
-                let noisy = laplaceNoised(work, inside: p.mask, seed: settings.seed &+ UInt64(i) &+ 1)
-                let (painted, _) = try inpaint(noisy, mask: p.mask, prompt: models.inpaintPrompts[p.key]!,
-                                              seed: frameSeed, steps: settings.steps, strength: 1,
-                                              initialLatents: nil, stats: &stats)
-                stats.inpaintPasses[p.key, default: 0] += 1
-                composite = BaselineMethod.composite(painted, over: composite, inside: p.mask)
-            }
+            composite = try paintPasses(work, passes: passes, only: nil, seed: frameSeed, stats: &stats)
             if clip != nil { stats.keyframes += 1 }
-            if clip != nil, settings.reuse, !workUnion.isEmpty {
-                // The keyframe's composite becomes the anchor the following frames are refined from; the keyframe
-                // itself takes the same refinement so that a static scene gives identical frames.
-                let anchor = try encodeLatents(composite, seed: frameSeed)
-                clip!.startAnchor(anchor, mask: workUnion)
-                composite = try reusePass(work, mask: workUnion, from: anchor, seed: frameSeed, stats: &stats)
-            }
         }
-        clip?.finishFrame()
         stats.stageSeconds["inpaint", default: 0] += Date().timeIntervalSince(inpaintStart)
 
-        var harmonized = false
-        if models.harmonizer != nil {
+        let harmonized = models.harmonizer != nil
+        if harmonized, harmonizeOnly == nil {
             let start = Date()
             composite = try harmonize(composite, stats: &stats)
             stats.stageSeconds["harmonize", default: 0] += Date().timeIntervalSince(start)
-            harmonized = true
         }
+        // What was painted this frame is what the next frames carry (a frame that only carried keeps its anchor,
+        // so carried content is resampled once from where it was painted, not once per frame).
+        if clip != nil, settings.reuse, !workUnion.isEmpty, harmonizeOnly?.isEmpty != true {
+            clip!.startAnchor(composite, painted: workUnion)
+        }
+        clip?.finishFrame()
 
         let out: RGBImage = stats.time("compose") {
             let generated = RGBImage(width: image.width, height: image.height, pixels: SegFormerImageProcessor.resizeRGB(
@@ -123,6 +137,39 @@ public struct SVIAPainter: Sendable {
     }
 
     // MARK: Stages
+
+    /// The window the networks see around `cells`: their bounding box grown by `contextCells` latent cells of
+    /// context on every side, with sides in multiples of what the UNet's downsampling needs, inside the
+    /// `width` x `height` working picture.
+    func window(around cells: Mask, width: Int, height: Int) -> PixelBox {
+        let levels = max(models.inpainter.unet.config.blockOutChannels.count,
+                         models.harmonizer?.unet.config.blockOutChannels.count ?? 0)
+        let step = cell << max(0, levels - 1)
+        return Self.window(around: cells, width: width, height: height, margin: Self.contextCells * cell, step: step)
+    }
+
+    /// Latent cells of context around new content in a local pass.
+    static let contextCells = 4
+
+    static func window(around cells: Mask, width: Int, height: Int, margin: Int, step: Int) -> PixelBox {
+        var x0 = width, y0 = height, x1 = 0, y1 = 0
+        for y in 0..<height {
+            for x in 0..<width where cells.bits[y * width + x] != 0 {
+                x0 = min(x0, x); x1 = max(x1, x + 1); y0 = min(y0, y); y1 = max(y1, y + 1)
+            }
+        }
+        // [a, b) grown by the margin, out to multiples of `step` (or the picture's edge when that is one).
+        func span(_ a: Int, _ b: Int, _ extent: Int) -> (Int, Int) {
+            let start = max(0, a - margin) / step * step
+            let end = min(extent, (min(extent, b + margin) + step - 1) / step * step)
+            return (end - start) % step == 0 ? (start, end - start) : (0, extent)
+        }
+        guard x1 > x0 else { return PixelBox(x: 0, y: 0, width: width, height: height) }
+        let (bx, bw) = span(x0, x1, width), (by, bh) = span(y0, y1, height)
+        // A window of most of the picture saves little: the whole picture then, as on a keyframe.
+        if 4 * bw * bh > 3 * width * height { return PixelBox(x: 0, y: 0, width: width, height: height) }
+        return PixelBox(x: bx, y: by, width: bw, height: bh)
+    }
 
     /// The key of a class's prompt embedding in `SVIAModels.inpaintPrompts`.
     static func classKey(_ name: String) -> String { "class:" + name }
@@ -231,6 +278,31 @@ public struct SVIAPainter: Sendable {
         }
     }
 
+    /// Algorithm 1's passes over `picture`: each paints its region with its prompt and keeps it there. No pass
+    /// sees an original pixel of any region: the network's mask is the pass's own region plus every region cell
+    /// not painted yet, so what a region receives depends only on the pixels outside all regions and on what
+    /// earlier passes painted. `only` limits every pass to those cells (new content between keyframes; the rest
+    /// of `picture`'s regions already hold painted content).
+    func paintPasses(_ picture: RGBImage, passes: [(key: String, mask: Mask)], only: Mask?, seed: UInt64,
+                     stats: inout SVIAStats) throws -> RGBImage {
+        var composite = picture
+        func limited(_ m: Mask) -> Mask { only.map { m.intersection($0) } ?? m }
+        var pending = Mask(width: picture.width, height: picture.height)
+        for p in passes { pending = pending.union(limited(p.mask)) }
+        for (i, p) in passes.enumerated() {
+            let own = limited(p.mask)
+            if own.isEmpty && (only != nil || settings.skipEmptyCategories) { continue }
+            let hidden = own.union(pending)
+            let noisy = laplaceNoised(composite, inside: hidden, seed: settings.seed &+ UInt64(i) &+ 1)
+            let (painted, _) = try inpaint(noisy, mask: hidden, prompt: models.inpaintPrompts[p.key]!,
+                                          seed: seed, steps: settings.steps, strength: 1, initialLatents: nil, stats: &stats)
+            if only == nil { stats.inpaintPasses[p.key, default: 0] += 1 }
+            composite = BaselineMethod.composite(painted, over: composite, inside: own)
+            pending = pending.subtracting(own)
+        }
+        return composite
+    }
+
     /// One inpainting run at the working size; returns the decoded picture and the final latents.
     func inpaint(_ image: RGBImage, mask: Mask, prompt: PromptEmbedding, seed: UInt64, steps: Int, strength: Double,
                  initialLatents: Tensor?, stats: inout SVIAStats) throws -> (RGBImage, Tensor) {
@@ -246,24 +318,6 @@ public struct SVIAPainter: Sendable {
         while run.next() != nil { stats.unetEvaluations += perStep }
         let decoded = run.decode()
         return (RGBImage(width: image.width, height: image.height, pixels: DiffusionImage.rgb(decoded)), run.latents)
-    }
-
-    /// A short inpainting pass over all regions that starts from carried latents instead of noise.
-    func reusePass(_ work: RGBImage, mask: Mask, from latents: Tensor, seed: UInt64,
-                   stats: inout SVIAStats) throws -> RGBImage {
-        // A schedule long enough that `reuseStrength` of it is at least one step.
-        let steps = max(settings.steps, Int((1 / settings.reuseStrength).rounded(.up)))
-        let (painted, _) = try inpaint(work, mask: mask, prompt: models.inpaintPrompts["combined"]!, seed: seed,
-                                       steps: steps, strength: settings.reuseStrength, initialLatents: latents, stats: &stats)
-        return BaselineMethod.composite(painted, over: work, inside: mask)
-    }
-
-    /// Scaled latents of a working-size picture in the inpainter's latent space.
-    func encodeLatents(_ image: RGBImage, seed: UInt64) throws -> Tensor {
-        let ae = models.inpainter.autoencoder
-        var noise = PipelineNoise.seeded(seed ^ 0x5eed_1a7e)
-        let x = DiffusionImage.tensor(rgb: image.pixels, width: image.width, height: image.height)
-        return ae.encodeLatents(x, noise: &noise) * ae.latentScalingFactor
     }
 
     /// Algorithm 3: a short img2img pass over the whole composite. Its noise is the same for every frame of

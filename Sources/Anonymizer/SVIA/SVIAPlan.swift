@@ -62,7 +62,6 @@ public struct SVIAPlan: Codable, Sendable, Equatable {
         public var seedPerFrame: String
         public var maskMemory: Int
         public var keyframeInterval: Int?
-        public var reuseStrength: Double?
     }
 
     public var preset: String
@@ -132,8 +131,7 @@ public struct SVIAPlan: Codable, Sendable, Equatable {
         unetEvaluationsExact = !s.skipEmptyCategories
         self.video = video ? Video(
             reuse: s.reuse, seedPerFrame: s.reuse || !s.freshNoisePerFrame ? "seed" : "seed + frame index",
-            maskMemory: s.maskMemory, keyframeInterval: s.reuse ? s.keyframeInterval : nil,
-            reuseStrength: s.reuse ? s.reuseStrength : nil) : nil
+            maskMemory: s.maskMemory, keyframeInterval: s.reuse ? s.keyframeInterval : nil) : nil
     }
 
     /// The plan as lines for a terminal.
@@ -157,7 +155,7 @@ public struct SVIAPlan: Codable, Sendable, Equatable {
         out.append("  UNet evaluations per picture: \(unetEvaluationsExact ? "" : "at most ")\(unetEvaluations)")
         if let v = video {
             out.append("  video: reuse \(v.reuse ? "on" : "off"), seed per frame: \(v.seedPerFrame), mask memory \(v.maskMemory)"
-                       + (v.keyframeInterval.map { ", keyframe every \($0) frames, reuse strength \(v.reuseStrength ?? 0)" } ?? ""))
+                       + (v.keyframeInterval.map { ", keyframe every \($0) frames" } ?? ""))
         }
         return out
     }

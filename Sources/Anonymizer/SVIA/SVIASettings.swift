@@ -207,19 +207,18 @@ public struct SVIASettings: Sendable {
     public var prompts: SVIAPrompts
 
     // Video.
-    /// Reuse the previous frames' latents, noise and masks; off, every frame is painted on its own.
+    /// Carry painted content with the scene's motion between keyframes and paint only what is new; off, every
+    /// frame is painted on its own.
     public var reuse: Bool
     /// Without reuse: each frame's inpainting noise is seeded with `seed` + the frame's index (fresh noise);
     /// false paints every frame with `seed`, as the reference paints every still.
     public var freshNoisePerFrame: Bool
     /// A full inpainting pass every this many frames (and on scene cuts); 0: only on scene cuts.
     public var keyframeInterval: Int
-    /// Fraction of the inpainting schedule a reuse pass runs, starting from the carried latents.
-    public var reuseStrength: Double
     /// Frames a region stays covered after the segmenter last saw it.
     public var maskMemory: Int
-    /// Above this share of a frame's regions not explained by the carried latents (new content, unreliable
-    /// motion), the frame gets a full pass.
+    /// Above this share of one category's region not explained by the carried content (new content,
+    /// unreliable motion), the frame becomes a keyframe.
     public var maxUncoveredShare: Double
 
     public init(preset: SVIAPreset) {
@@ -248,7 +247,6 @@ public struct SVIASettings: Sendable {
         reuse = true
         freshNoisePerFrame = true
         keyframeInterval = 30
-        reuseStrength = 0.3
         maskMemory = 2
         maxUncoveredShare = 0.25
         switch preset {
@@ -286,7 +284,6 @@ public struct SVIASettings: Sendable {
             harmonizeScope = .regions
             keepAspect = true
             prompts = .privacy
-            reuseStrength = 0.5
         }
     }
 
@@ -346,7 +343,6 @@ public struct SVIASettings: Sendable {
         if !(eta >= 0 && eta <= 1) { try fail("--eta must be between 0 and 1") }
         if !(harmonizerEta >= 0 && harmonizerEta <= 1) { try fail("--harmonizer-eta must be between 0 and 1") }
         if !(strength > 0 && strength <= 1) { try fail("--strength must be in (0, 1]") }
-        if !(reuseStrength > 0 && reuseStrength <= 1) { try fail("--reuse-strength must be in (0, 1]") }
         if workSize.width % 8 != 0 || workSize.height % 8 != 0 || workSize.width < 8 || workSize.height < 8 {
             try fail("--work-size must be a multiple of 8 on each side (the networks need multiples of 64 for full-size models)")
         }
