@@ -25,6 +25,9 @@
 # still_paper adds about 10 minutes (at reduced steps it is default's work with 5 passes; its full count is fixed:
 # 520 evaluations per picture), clip_default and clip_paper are known too (a keyframe costs as much as a still,
 # then every frame a reuse pass and a harmonizer pass). Other knobs:
+# clip_PRESET_N (e.g. clip_fast_30) runs N frames of a moving street clip with known motion and exact label maps
+# (Scripts/bench/moving_clip.py: pan, slow zoom, a car entering mid-clip) and adds fps, stage seconds, keyframes
+# and the warp error inside the regions (this run, the source's floor, and --no-reuse on the first frames).
 # SVIA_BENCH_FRAMES (clip length, default 4), SVIA_BENCH_STILL (SampleClips/scenetext05.jpg), SVIA_BENCH_CLIP
 # (SampleClips/vtest.mp4), SVIA_BENCH_WORK_SIZE (1024x512), SVIA_BENCH_REF=0 skips the reference,
 # SVIA_BENCH_DIR keeps outputs and reports there, SVIA_BENCH_SVIA runs that svia binary instead of building one
@@ -73,23 +76,61 @@ ffmpeg -v error -y -i "$CLIP" -frames:v "$FRAMES" -an -sn -dn -c:v libx264 -pres
 : >"$WORK/svia.jsonl"
 : >"$WORK/torch.jsonl"
 for spec in "${CASES[@]}"; do
-  kind=${spec%%_*} preset=${spec#*_}
+  kind=${spec%%_*} preset=${spec#*_} moving=""
+  # clip_PRESET_N: N frames of the moving street clip (Scripts/bench/moving_clip.py) with its exact label maps.
+  if [[ "$spec" =~ ^clip_([a-z]+)_([0-9]+)$ ]]; then preset=${BASH_REMATCH[1]} moving=${BASH_REMATCH[2]}; fi
   case "$kind" in still) input=$STILL ext=${STILL##*.} ;; clip) input=$clip ext=mp4 ;;
     *) echo "pipeline bench: unknown case $spec" >&2; exit 2 ;; esac
   args=() steps_opt=() case=$spec
+  if [ -n "$moving" ]; then
+    mdir="$WORK/moving$moving"
+    [ -f "$mdir/clip.mp4" ] || "$PY" Scripts/bench/moving_clip.py make "$mdir" --frames "$moving" --size "$WORK_SIZE" >&2
+    input="$mdir/clip.mp4"
+  fi
   if [ "$FULL" != 1 ]; then
     read -r -a args <<<"$(python3 Scripts/bench/pipeline_lines.py run-args "$preset" "$STEPS")"
   fi
   if [ ${#args[@]} -gt 0 ]; then steps_opt=(--steps "$STEPS") case="${spec}_steps$STEPS"; fi
   out="$WORK/$case.$ext" report="$WORK/$case.report.json" timev="$WORK/$case.time"
   echo "pipeline bench: $case" >&2
+  masks=()
+  [ -n "$moving" ] && masks=(--masks "$mdir/masks" --detect none)
   if ! HF_HUB_CACHE="$HUB" /usr/bin/time -v -o "$timev" "$SVIA" anonymize "$input" -o "$out" --method svia \
-      --preset "$preset" --work-size "$WORK_SIZE" --report "$report" --quiet "${args[@]}" >&2; then
+      --preset "$preset" --work-size "$WORK_SIZE" --report "$report" --quiet "${masks[@]}" "${args[@]}" >&2; then
     echo "pipeline bench: svia failed on $case ($(tail -n 3 "$timev" | tr '\n' ' '))" >&2
     continue
   fi
-  python3 Scripts/bench/pipeline_lines.py line --case "$case" --report "$report" --time "$timev" \
-    --preset "$preset" --work-size "$WORK_SIZE" "${steps_opt[@]}" >>"$WORK/svia.jsonl"
+  line=$(python3 Scripts/bench/pipeline_lines.py line --case "$case" --report "$report" --time "$timev" \
+    --preset "$preset" --work-size "$WORK_SIZE" "${steps_opt[@]}")
+  if [ -n "$moving" ]; then
+    # Video figures: frames per second over every per-frame stage (decode and encode included, model loading
+    # not), and the warp error inside the regions along the known motion: this run's, the source's own (the
+    # metric's floor), and every frame painted afresh (--no-reuse) on the first SVIA_BENCH_NOREUSE_FRAMES frames
+    # (default 6) with this run's error over the same frames beside it.
+    nr=${SVIA_BENCH_NOREUSE_FRAMES:-6}
+    ffmpeg -v error -y -i "$input" -frames:v "$nr" -c:v libx264 -crf 12 "$mdir/first.mp4"
+    HF_HUB_CACHE="$HUB" "$SVIA" anonymize "$mdir/first.mp4" -o "$WORK/$case.noreuse.mp4" --method svia \
+      --preset "$preset" --work-size "$WORK_SIZE" --masks "$mdir/masks/clip" --detect none --no-reuse --quiet \
+      "${args[@]}" >&2 || echo "pipeline bench: --no-reuse run failed on $case" >&2
+    line=$(python3 - "$line" "$report" \
+      "$("$PY" Scripts/bench/moving_clip.py warp-error "$mdir" "$out")" \
+      "$("$PY" Scripts/bench/moving_clip.py warp-error "$mdir" "$input")" \
+      "$("$PY" Scripts/bench/moving_clip.py warp-error "$mdir" "$WORK/$case.noreuse.mp4" --frames "$nr" 2>/dev/null || echo '{}')" \
+      "$("$PY" Scripts/bench/moving_clip.py warp-error "$mdir" "$out" --frames "$nr")" <<'PYEOF'
+import json, sys
+line, report = json.loads(sys.argv[1]), json.load(open(sys.argv[2]))
+new, src, fresh, new_first = (json.loads(a) for a in sys.argv[3:7])
+f = report["files"][0]
+stages = f["svia"]["stageSeconds"]
+line.update(frames=f["frames"], fps=round(f["frames"] / sum(stages.values()), 4), stage_s=stages,
+            keyframes=f["svia"]["keyframes"], fresh_painted_frames=f["svia"].get("freshPaintedFrames"),
+            warp_error=new.get("warp_error"), warp_error_source=src.get("warp_error"),
+            warp_error_no_reuse_first=fresh.get("warp_error"), warp_error_first=new_first.get("warp_error"))
+print(json.dumps(line))
+PYEOF
+)
+  fi
+  echo "$line" >>"$WORK/svia.jsonl"
 done
 
 # References after svia, so that nothing of theirs runs while svia is timed.

@@ -114,16 +114,20 @@ def make_line(case, report, time_text, preset, work_size, steps):
     p = PRESETS[preset]
     reduced = reduced_steps(preset, steps) if steps else None
     n, h = reduced or (p["steps"], p["harmonizer_steps"])
-    reuses = int(svia.get("keyframes") or 0) + int(svia.get("reusedFrames") or 0) if video else 0
-    fixed = evals(preset, n, h, 0, frames, reuses)
-    per_pass = n * (2 if p["guided"] else 1)
-    passes = (run_evals - fixed) / per_pass
-    if passes < 0 or passes != int(passes):
-        raise ValueError(f"{case}: {run_evals} UNet evaluations do not fit the {preset} preset's schedule "
-                         f"(steps {n}, harmonizer {h}, {frames} frames, {reuses} reuse passes); "
-                         "update PRESETS in pipeline_lines.py")
-    passes = int(passes)
-    full_evals = evals(preset, p["steps"], p["harmonizer_steps"], passes, frames, reuses)
+    if video:
+        # On video the count follows what is new in each frame (keyframes run the full passes, frames with new
+        # content local passes, the rest none), so it is read, not derived; every pass scales with the schedule.
+        passes = sum(int(v) for v in (svia.get("inpaintPasses") or {}).values())
+        full_evals = round(run_evals * p["steps"] / n) if n else run_evals
+    else:
+        fixed = evals(preset, n, h, 0, frames, 0)
+        per_pass = n * (2 if p["guided"] else 1)
+        passes = (run_evals - fixed) / per_pass
+        if passes < 0 or passes != int(passes):
+            raise ValueError(f"{case}: {run_evals} UNet evaluations do not fit the {preset} preset's schedule "
+                             f"(steps {n}, harmonizer {h}); update PRESETS in pipeline_lines.py")
+        passes = int(passes)
+        full_evals = evals(preset, p["steps"], p["harmonizer_steps"], passes, frames, 0)
     diffusion_s = stages.get("inpaint", 0.0) + stages.get("harmonize", 0.0)
     per_eval = diffusion_s / run_evals if run_evals else 0.0
     coverage = entry.get("categoryCoverage") or {}
