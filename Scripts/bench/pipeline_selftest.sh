@@ -25,9 +25,11 @@ still = not input.endswith(".mp4")
 f.update(kind="image" if still else "video", frames=1 if still else 4)
 # Evaluation counts of the presets' schedules (see pipeline_lines.py) at --steps 2 --harmonizer-steps 10:
 # paper still 5 x 2 x 2 + 2 x 2, default still 4 x 2 x 2 + 2 x 2, fast still 1 + 1, fast clip (1 keyframe,
-# 3 reused frames) 1 + 4 x 1 + 4 x 1.
+# 3 reused frames) 9, its single full pass read from the report's inpaintPasses.
 evals = {(True, "paper"): 24, (True, "default"): 20, (True, "fast"): 2, (False, "fast"): 9}[(still, preset)]
 f["svia"].update(preset=preset, unetEvaluations=evals, keyframes=0 if still else 1, reusedFrames=0 if still else 3)
+if not still:
+    f["svia"]["inpaintPasses"] = {"combined": 1}
 json.dump(r, open(report, "w"))
 PY
 SH
