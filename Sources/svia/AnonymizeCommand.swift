@@ -179,15 +179,18 @@ struct AnonymizeCommand: ParsableCommand {
             // Every model is checked before any work starts, so a missing one costs nothing.
             let settings = try diffusion.settings()
             var folders: [String: URL]
-            let needsSegmenter = masks == nil && SegmenterRegions.locate(segmenterArguments.segmenter) == nil
+            let needsSegmenter = masks == nil
+                && SegmenterRegions.locate(segmenterArguments.segmenter, preference: settings.segmenterRepositories) == nil
             do {
-                folders = try SVIAModels.locate(settings, extra: needsSegmenter && segmenterArguments.segmenter == nil
-                                                    ? [SegmenterRegions.defaultRepositories[0]] : [])
+                folders = try SVIAModels.locate(settings, segmenters: needsSegmenter && segmenterArguments.segmenter == nil
+                                                    ? settings.segmenterRepositories : [])
             } catch {
                 Terminal.error("\(error)")
                 throw ExitCode(2)
             }
-            if needsSegmenter { _ = try segmenterArguments.load(required: true, quiet: quiet) }
+            if needsSegmenter {
+                _ = try segmenterArguments.load(required: true, quiet: quiet, preference: settings.segmenterRepositories)
+            }
             if !quiet {
                 Terminal.note("preset \(settings.preset.rawValue): loading \(settings.repositories.joined(separator: ", "))")
                 if settings.repositories.contains("stabilityai/sd-turbo") {
@@ -204,7 +207,8 @@ struct AnonymizeCommand: ParsableCommand {
         }
         var segmenter: SegmenterRegions? = nil
         if masks == nil {
-            segmenter = try segmenterArguments.load(required: false, quiet: quiet)
+            segmenter = try segmenterArguments.load(required: false, quiet: quiet,
+                                                    preference: method == .svia ? try diffusion.settings().segmenterRepositories : nil)
             if segmenter == nil && detectors.isEmpty {
                 Terminal.error("no regions to anonymize: give label maps with --masks DIR, a segmenter with --segmenter, or enable the detectors (--detect faces,text)")
                 throw ExitCode(2)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Networks
+import HubTestSupport
 
 final class DigestTests: XCTestCase {
     // FIPS 180-2 appendix examples (also in NIST's "Cryptographic Algorithm Validation" example values).
