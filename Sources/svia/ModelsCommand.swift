@@ -186,7 +186,9 @@ struct ModelsCommand: ParsableCommand {
                 }
                 let size = m.sizeBytes.map(ModelStore.formatBytes) ?? "size unknown"
                 if let b = m.sizeBytes { total += b } else { unknown.append(m.id) }
-                lines.append("  \(m.id) [\(m.role.rawValue)]: \(m.fetchableSources[0].repository), \(size), \(m.licence.name) (\(m.licence.url))")
+                let from = (m.downloadSource ?? m.fetchableSources[0]).repository
+                lines.append("  \(m.id) [\(m.role.rawValue)]: \(from), \(size), \(m.licence.name) (\(m.licence.url))")
+                for w in m.sources where w.withdrawn { lines.append("    (\(w.repository) is tried first: \(w.note ?? "withdrawn from the hub"))") }
                 if m.id != first.id {
                     lines.append("    (the preset prefers \(first.id): \(first.note ?? "svia cannot download it"))")
                 }

@@ -145,6 +145,9 @@ public struct ModelEntry: Codable, Sendable, Equatable {
     /// Sources svia may download from.
     public var fetchableSources: [ModelSource] { sources.filter(\.fetch) }
 
+    /// The source to name for downloads: the first that is downloadable and not withdrawn.
+    public var downloadSource: ModelSource? { sources.first { $0.fetch && !$0.withdrawn } }
+
     static func isCommitHash(_ s: String) -> Bool {
         s.utf8.count == 40 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }

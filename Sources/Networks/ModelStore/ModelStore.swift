@@ -119,14 +119,11 @@ public struct MissingModels: Sendable, Equatable, CustomStringConvertible {
     public var unknownSizes: [String] { models.filter { $0.sizeBytes == nil }.map(\.id) }
     public var fetchCommand: String { "svia models fetch " + models.map(\.id).joined(separator: " ") }
 
-    /// The source to name for manual downloads: the first that is downloadable and not withdrawn.
-    static func suggested(_ m: ModelEntry) -> ModelSource? { m.sources.first { $0.fetch && !$0.withdrawn } }
-
     public var description: String {
         var lines = ["missing models (looked in the Hugging Face cache at \(hub)):"]
         for m in models {
             let size = m.sizeBytes.map(ModelStore.formatBytes) ?? "size unknown"
-            let src = Self.suggested(m) ?? m.sources[0]
+            let src = m.downloadSource ?? m.sources[0]
             lines.append("  \(m.id): \(src.repository) @ \(src.revision), \(size)")
             var others: [String] = []
             for o in m.sources where o.repository != src.repository && !others.contains(o.repository) { others.append(o.repository) }
@@ -150,7 +147,7 @@ public struct MissingModels: Sendable, Equatable, CustomStringConvertible {
                      + "HF_HOME (the cache is HF_HOME/hub) or HF_HUB_CACHE to where it is, or")
         lines.append("  - on a machine with access run, then copy its cache over:")
         for m in models {
-            guard let src = Self.suggested(m) else {
+            guard let src = m.downloadSource else {
                 lines.append("      (\(m.id): no downloadable source is known)")
                 continue
             }
