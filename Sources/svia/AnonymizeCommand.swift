@@ -193,8 +193,9 @@ struct AnonymizeCommand: ParsableCommand {
             }
             if !quiet {
                 Terminal.note("preset \(settings.preset.rawValue): loading \(settings.repositories.joined(separator: ", "))")
-                if settings.repositories.contains("stabilityai/sd-turbo") {
-                    Terminal.note("note: stabilityai/sd-turbo is licensed for non-commercial use only (Stability AI Non-Commercial Research Community License)")
+                for repo in settings.repositories {
+                    guard let m = SVIASettings.catalog.entry(servedBy: repo), !m.commercialUse else { continue }
+                    Terminal.note("note: \(repo) is licensed for non-commercial use only (\(m.licence.name))")
                 }
             }
             do {

@@ -659,6 +659,8 @@ final class ModelSourceTests: XCTestCase {
         XCTAssertFalse(ModelCatalog.isValidRevision("refs/../x"))
         XCTAssertFalse(ModelCatalog.isValidRevision("main?x"))
         XCTAssertTrue(ModelCatalog.isValidRevision("refs/pr/4"))
+        try FileManager.default.createDirectory(at: hub.appendingPathComponent("models--x/snapshots/c"), withIntermediateDirectories: true)
+        XCTAssertThrowsError(try HuggingFaceCache.snapshot(repository: "x", revision: "c", hub: hub), "not ORG/NAME")
         var e = segformer()
         e.sources[0].repository = "org//name"
         XCTAssertThrowsError(try store([e]).fetch(e)) { error in
