@@ -56,9 +56,11 @@ let package = Package(
         .executableTarget(name: "sviabench", dependencies: ["Anonymizer", "MediaIO", "Networks", "TensorCore"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NetworksTests", dependencies: ["Networks", "MediaIO", "TensorCore"], resources: [.copy("Fixtures")]),
+        // A loopback Hugging Face hub for the model store's tests (NetworksTests, CLITests).
+        .target(name: "HubTestSupport", dependencies: ["Networks"], path: "Tests/HubTestSupport"),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "MediaIO", "TensorCore", "HubTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
         .testTarget(name: "AnonymizerTests", dependencies: ["Anonymizer", "MediaIO"]),
-        .testTarget(name: "CLITests", dependencies: ["MediaIO", "Networks", "TensorCore"]),
+        .testTarget(name: "CLITests", dependencies: ["MediaIO", "Networks", "TensorCore", "HubTestSupport"]),
     ]
 )

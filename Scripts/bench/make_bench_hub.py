@@ -207,9 +207,15 @@ def unet_state(model):
 
 
 def catalog():
-    """The catalog entries of the benchmark's repositories, by hub id."""
+    """The catalog entries of the benchmark's repositories, by the hub id of their first source, each with that
+    source's "repository" and "revision" and its files as plain paths (the catalog may pin them as objects)."""
     with open(CATALOG) as f:
-        entries = {m["repository"]: m for m in json.load(f)["models"]}
+        models = json.load(f)["models"]
+    entries = {}
+    for m in models:
+        src = m["sources"][0] if "sources" in m else m
+        entries[src["repository"]] = dict(m, repository=src["repository"], revision=src["revision"],
+                                          files=[f if isinstance(f, str) else f["path"] for f in m["files"]])
     missing = [r for r in list(SD_REPOS) + [TAESD, SEGFORMER] if r not in entries]
     assert not missing, f"{CATALOG} lacks {missing}"
     return entries

@@ -4,8 +4,10 @@ import Networks
 
 /// Cityscapes train-id maps from a SegFormer checkpoint.
 public struct SegmenterRegions: Sendable {
-    /// Checkpoints looked for in the Hugging Face cache when none is named, smallest (fastest) first.
-    public static let defaultRepositories = (0...5).map { "nvidia/segformer-b\($0)-finetuned-cityscapes-1024-1024" }
+    /// Checkpoints looked for in the Hugging Face cache when none is named: the catalog's segmenters, in its order.
+    public static var defaultRepositories: [String] {
+        SVIASettings.catalog.models.filter { $0.role == .segmenter }.map(\.repository)
+    }
 
     public let model: SegFormer
     public let path: String
@@ -26,19 +28,35 @@ public struct SegmenterRegions: Sendable {
         }
     }
 
-    /// Where a segmenter named on the command line lives: a folder, a Hugging Face cache entry by hub id,
-    /// or (nil) the first of `defaultRepositories` present in the cache. nil when none is found.
-    public static func locate(_ spec: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
-        let hub = HuggingFaceCache.hubDirectory(environment: environment)
+    /// Where a segmenter named on the command line lives: a folder, or a hub id found in the Hugging Face cache
+    /// (the catalog's sources for it, e.g. its safetensors `refs/pr/N` snapshot, else the snapshot `refs/main` points
+    /// at); with no name, the first of `preference` (default `defaultRepositories`) found. nil when none is found.
+    public static func locate(_ spec: String?, preference: [String]? = nil,
+                              environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
         if let spec {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: spec, isDirectory: &isDir), isDir.boolValue { return spec }
-            return (try? HuggingFaceCache.snapshot(repository: spec, hub: hub))?.path
+            return cached(spec, environment: environment)?.path
         }
-        for repo in defaultRepositories {
-            if let url = try? HuggingFaceCache.snapshot(repository: repo, hub: hub) { return url.path }
+        for repo in preference ?? defaultRepositories {
+            if let url = cached(repo, environment: environment) { return url.path }
         }
         return nil
+    }
+
+    /// The snapshot of a hub repository in the cache: through the catalog entry that names it when there is one.
+    static func cached(_ repository: String, environment: [String: String]) -> URL? {
+        guard ModelCatalog.isValidRepositoryID(repository) else { return nil }
+        let catalog = (try? ModelCatalog.active(environment: environment)) ?? .builtIn
+        let store = ModelStore(catalog: catalog, environment: environment)
+        if let entry = catalog.entry(servedBy: repository) {
+            for source in entry.sources where source.repository == repository {
+                var only = entry
+                only.sources = [source]
+                if let url = store.path(only) { return url }
+            }
+        }
+        return try? HuggingFaceCache.snapshot(repository: repository, hub: store.hub)
     }
 
     /// The working size for a picture: `workSize` when set, else the picture with its longer side brought

@@ -201,19 +201,23 @@ struct AnonymizeCommand: ParsableCommand {
             // Every model is checked before any work starts, so a missing one costs nothing.
             let settings = try diffusion.settings()
             var folders: [String: URL]
-            let needsSegmenter = masks == nil && SegmenterRegions.locate(segmenterArguments.segmenter) == nil
+            let needsSegmenter = masks == nil
+                && SegmenterRegions.locate(segmenterArguments.segmenter, preference: settings.segmenterRepositories) == nil
             do {
-                folders = try SVIAModels.locate(settings, extra: needsSegmenter && segmenterArguments.segmenter == nil
-                                                    ? [SegmenterRegions.defaultRepositories[0]] : [])
+                folders = try SVIAModels.locate(settings, segmenters: needsSegmenter && segmenterArguments.segmenter == nil
+                                                    ? settings.segmenterRepositories : [])
             } catch {
                 Terminal.error("\(error)")
                 throw ExitCode(2)
             }
-            if needsSegmenter { _ = try segmenterArguments.load(required: true, quiet: quiet) }
+            if needsSegmenter {
+                _ = try segmenterArguments.load(required: true, quiet: quiet, preference: settings.segmenterRepositories)
+            }
             if !quiet {
                 Terminal.note("preset \(settings.preset.rawValue): loading \(settings.repositories.joined(separator: ", "))")
-                if settings.repositories.contains("stabilityai/sd-turbo") {
-                    Terminal.note("note: stabilityai/sd-turbo is licensed for non-commercial use only (Stability AI Non-Commercial Research Community License)")
+                for repo in settings.repositories {
+                    guard let m = SVIASettings.catalog.entry(servedBy: repo), !m.commercialUse else { continue }
+                    Terminal.note("note: \(repo) is licensed for non-commercial use only (\(m.licence.name))")
                 }
             }
             do {
@@ -226,7 +230,8 @@ struct AnonymizeCommand: ParsableCommand {
         }
         var segmenter: SegmenterRegions? = nil
         if masks == nil {
-            segmenter = try segmenterArguments.load(required: false, quiet: quiet)
+            segmenter = try segmenterArguments.load(required: false, quiet: quiet,
+                                                    preference: method == .svia ? try diffusion.settings().segmenterRepositories : nil)
             if segmenter == nil && detectors.isEmpty {
                 Terminal.error("no regions to anonymize: give label maps with --masks DIR, a segmenter with --segmenter, or enable the detectors (--detect faces,text)")
                 throw ExitCode(2)
@@ -345,11 +350,12 @@ struct AnonymizeCommand: ParsableCommand {
         let regions: Segmentation
         if let masks {
             regions = Segmentation(source: "label maps in \(masks)")
-        } else if let path = SegmenterRegions.locate(segmenterArguments.segmenter) {
-            regions = Segmentation(source: "segmenter", model: segmenterArguments.segmenter ?? SegmenterRegions.defaultRepositories.first { path.contains($0.replacingOccurrences(of: "/", with: "--")) }, path: path)
+        } else if let path = SegmenterRegions.locate(segmenterArguments.segmenter, preference: settings?.segmenterRepositories) {
+            let order = settings?.segmenterRepositories ?? SegmenterRegions.defaultRepositories
+            regions = Segmentation(source: "segmenter", model: segmenterArguments.segmenter ?? order.first { path.contains($0.replacingOccurrences(of: "/", with: "--")) }, path: path)
         } else {
             regions = Segmentation(source: "segmenter (not found: \(SegmenterArguments.searchedDescription))",
-                                   model: segmenterArguments.segmenter ?? SegmenterRegions.defaultRepositories[0])
+                                   model: segmenterArguments.segmenter ?? (settings?.segmenterRepositories ?? SegmenterRegions.defaultRepositories).first)
         }
         var categories: [String: [String]] = [:]
         for entry in mapping.classes {

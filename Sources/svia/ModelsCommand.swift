@@ -10,7 +10,9 @@ struct ModelsCommand: ParsableCommand {
         discussion: """
             Models live in the Hugging Face hub cache ($HF_HUB_CACHE, else $HF_HOME/hub, else \
             ~/.cache/huggingface/hub), shared with huggingface_hub. HF_ENDPOINT, HF_TOKEN and HF_HUB_OFFLINE \
-            mean what they mean there. SVIA_MODEL_CATALOG names a catalog file to use instead of the built-in one.
+            mean what they mean there; the token is also read from HF_TOKEN_PATH or $HF_HOME/token, and is sent only \
+            over https to the HF_ENDPOINT host. SVIA_MODEL_CATALOG names a catalog file to use instead of the \
+            built-in one (e.g. with other pinned hashes).
             Exit status: 0 ok, 1 failure, 2 usage.
             """,
         subcommands: [List.self, Fetch.self, Verify.self, Path.self])
@@ -53,6 +55,10 @@ struct ModelsCommand: ParsableCommand {
                 let size = m.sizeBytes.map(ModelStore.formatBytes) ?? "size unknown"
                 print("")
                 print("\(m.id)  [\(m.role.rawValue)]  \(m.repository) @ \(m.revision)  \(size)")
+                for src in m.sources.dropFirst() {
+                    print("  or: \(src.repository) @ \(src.revision)" + (src.fetch ? "" : " (from the cache only)"))
+                }
+                if !m.sources.contains(where: \.fetch) { print("  no source svia can download from: only used when found in the cache") }
                 print("  licence: \(m.licence.name) (\(m.licence.url))")
                 if !m.commercialUse { print("  WARNING: not for commercial use under this licence") }
                 if let path = store.path(m) {
@@ -78,6 +84,10 @@ struct ModelsCommand: ParsableCommand {
             let rows: [[String: Any]] = catalog.models.map { m in
                 [
                     "id": m.id, "repository": m.repository, "revision": m.revision, "role": m.role.rawValue,
+                    "sources": m.sources.map { src -> [String: Any] in
+                        ["repository": src.repository, "revision": src.revision, "commit": src.commit.map { $0 as Any } ?? NSNull(),
+                         "fetch": src.fetch, "withdrawn": src.withdrawn]
+                    },
                     "files": m.files, "sizeBytes": m.sizeBytes.map { NSNumber(value: $0) } ?? NSNull(),
                     "licence": ["name": m.licence.name, "url": m.licence.url], "commercialUse": m.commercialUse,
                     "present": store.isPresent(m), "path": store.path(m).map { $0.path as Any } ?? NSNull(),
@@ -92,24 +102,45 @@ struct ModelsCommand: ParsableCommand {
 
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Download models into the cache (resumes interrupted downloads; every file is hash-checked).")
+            abstract: "Download models into the cache (resumes interrupted downloads; every file is hash-checked).",
+            discussion: """
+                Each model's sources are tried in order; a source that answers with an error, another commit than the \
+                pinned one, or content other than the pinned hashes is refused and the next one is tried. \
+                With --preset, the models of that preset are fetched (one per slot, the first svia can download, \
+                unless one of the slot is already in the cache); their sizes and licences are printed first.
+                """)
 
         @Argument(help: "Model ids from `svia models list`.")
         var ids: [String] = []
+
+        @Option(help: "Fetch what this preset needs (fast, default or paper; see `svia models list`).")
+        var preset: String?
 
         @Flag(help: "No progress on stderr.")
         var quiet = false
 
         func run() throws {
-            guard !ids.isEmpty else {
-                Terminal.error("name at least one model id (see `svia models list`)")
+            guard !ids.isEmpty || preset != nil else {
+                Terminal.error("name at least one model id or a --preset (see `svia models list`)")
                 throw ExitCode(2)
             }
             let (catalog, store) = try ModelsCommand.open()
-            let entries = try ModelsCommand.entries(ids, in: catalog)
+            var entries = try ModelsCommand.entries(ids, in: catalog)
+            if let preset {
+                let slots: [[ModelEntry]]
+                do {
+                    slots = try catalog.preset(preset)
+                } catch {
+                    Terminal.error("\(error)")
+                    throw ExitCode(2)
+                }
+                for m in plan(preset, slots: slots, store: store) where !entries.contains(where: { $0.id == m.id }) {
+                    entries.append(m)
+                }
+            }
             var failed = false
             for m in entries {
-                if !m.commercialUse {
+                if !m.commercialUse && preset == nil {
                     Terminal.note("note: \(m.id) is under the \(m.licence.name): not for commercial use (\(m.licence.url))")
                 }
                 var lastDraw = Date.distantPast
@@ -131,6 +162,48 @@ struct ModelsCommand: ParsableCommand {
                 }
             }
             if failed { throw ExitCode(1) }
+        }
+
+        /// One model per slot of the preset: a present one (nothing to fetch), else the first that has a source svia
+        /// can download. Prints, before anything is downloaded, what each slot gets, its size and licence.
+        func plan(_ preset: String, slots: [[ModelEntry]], store: ModelStore) -> [ModelEntry] {
+            var out: [ModelEntry] = []
+            var lines = ["preset \(preset):"]
+            var total: Int64 = 0
+            var unknown: [String] = []
+            var restricted: [ModelEntry] = []
+            for slot in slots {
+                guard let first = slot.first else { continue }
+                if let present = slot.first(where: store.isPresent) {
+                    lines.append("  \(present.id) [\(present.role.rawValue)]: in the cache (\(present.licence.name))")
+                    if !present.commercialUse { restricted.append(present) }
+                    continue
+                }
+                guard let m = slot.first(where: { !$0.fetchableSources.isEmpty }) else {
+                    lines.append("  \(first.id) [\(first.role.rawValue)]: no source svia can download from")
+                    out.append(first)
+                    continue
+                }
+                let size = m.sizeBytes.map(ModelStore.formatBytes) ?? "size unknown"
+                if let b = m.sizeBytes { total += b } else { unknown.append(m.id) }
+                let from = (m.downloadSource ?? m.fetchableSources[0]).repository
+                lines.append("  \(m.id) [\(m.role.rawValue)]: \(from), \(size), \(m.licence.name) (\(m.licence.url))")
+                for w in m.sources where w.withdrawn { lines.append("    (\(w.repository) is tried first: \(w.note ?? "withdrawn from the hub"))") }
+                if m.id != first.id {
+                    lines.append("    (the preset prefers \(first.id): \(first.note ?? "svia cannot download it"))")
+                }
+                if !m.commercialUse { restricted.append(m) }
+                out.append(m)
+            }
+            var sum = "to download: \(ModelStore.formatBytes(total))"
+            if !unknown.isEmpty { sum += " plus \(unknown.joined(separator: ", ")) (size unknown)" }
+            lines.append(out.isEmpty ? "everything this preset needs is in the cache" : sum)
+            for m in restricted {
+                lines.append("NOT FOR COMMERCIAL USE: \(m.id) (\(m.licence.name), \(m.licence.url)).")
+                if let alt = m.alternative { lines.append("  Instead: \(alt)") }
+            }
+            for line in lines { Terminal.note(line) }
+            return out
         }
     }
 

@@ -18,15 +18,29 @@ struct SegmenterArguments: ParsableArguments {
 
     func validate() throws { _ = try parsedWorkSize() }
 
+    /// The commands that download the first catalog segmenter of `preference` svia can download.
+    static func howToGet(_ preference: [String]?) -> String {
+        let catalog = SVIASettings.catalog
+        let repos = preference ?? SegmenterRegions.defaultRepositories
+        guard let m = repos.compactMap(catalog.entry(servedBy:)).first(where: { !$0.fetchableSources.isEmpty }) else {
+            return "no catalog segmenter can be downloaded"
+        }
+        let src = m.fetchableSources[0]
+        let rev = src.revision == "main" ? "" : " --revision \(src.revision)"
+        return "download one with `svia models fetch \(m.id)` (\(m.licence.name): "
+            + (m.commercialUse ? "" : "not for commercial use; ") + "or `huggingface-cli download \(src.repository)\(rev) "
+            + m.files.joined(separator: " ") + "`)"
+    }
+
     func parsedWorkSize() throws -> (width: Int, height: Int)? {
         try segmentSize.map { try parseSize($0, option: "--segment-size", example: "1024x512") }
     }
 
     /// The segmenter, or nil when none is named and none is in the cache (an error when `required`).
-    func load(required: Bool, quiet: Bool) throws -> SegmenterRegions? {
-        guard let path = SegmenterRegions.locate(segmenter) else {
+    func load(required: Bool, quiet: Bool, preference: [String]? = nil) throws -> SegmenterRegions? {
+        guard let path = SegmenterRegions.locate(segmenter, preference: preference) else {
             if segmenter != nil || required {
-                Terminal.error("segmenter \(segmenter.map { "'\($0)' " } ?? "")not found (\(Self.searchedDescription)); download one, e.g. `huggingface-cli download nvidia/segformer-b0-finetuned-cityscapes-1024-1024` (15 MB), or pass a folder with config.json and model.safetensors")
+                Terminal.error("segmenter \(segmenter.map { "'\($0)' " } ?? "")not found (\(Self.searchedDescription)); \(Self.howToGet(preference)), pass a folder with config.json and model.safetensors, or give label maps with --masks DIR")
                 throw ExitCode(2)
             }
             return nil

@@ -62,6 +62,16 @@ import Testing
         #expect(keyframe * 50 <= paper.fullPassEvaluations(categories: 5))
     }
 
+    /// The presets' models and segmenter preference are the catalog's: paper prefers SegFormer-B5, fast B0.
+    @Test func presetModelsComeFromTheCatalog() {
+        let paper = SVIASettings(preset: .paper), fast = SVIASettings(preset: .fast)
+        #expect(paper.repositories == ["stabilityai/stable-diffusion-2-inpainting", "stabilityai/stable-diffusion-2"])
+        #expect(paper.segmenterRepositories.first == "nvidia/segformer-b5-finetuned-cityscapes-1024-1024")
+        #expect(paper.segmenterRepositories.count == 6)
+        #expect(fast.segmenterRepositories.first == "nvidia/segformer-b0-finetuned-cityscapes-1024-1024")
+        #expect(fast.harmonizerRepository == "stabilityai/sd-turbo")
+    }
+
     @Test func validationNamesTheOption() {
         var s = SVIASettings(preset: .default)
         s.workSize = (1000, 500)

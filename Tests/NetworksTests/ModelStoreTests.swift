@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Networks
+import HubTestSupport
 
 final class DigestTests: XCTestCase {
     // FIPS 180-2 appendix examples (also in NIST's "Cryptographic Algorithm Validation" example values).
@@ -337,6 +338,39 @@ final class ModelCatalogTests: XCTestCase {
         XCTAssertEqual(try c.preset("fast").map { $0.first!.id }, ["sd-turbo", "taesd", "segformer-b0"])
     }
 
+    func testBuiltInSourcesAndPins() throws {
+        let c = ModelCatalog.builtIn
+        let inpaint = try c.entry("sd2-inpainting")
+        XCTAssertEqual(inpaint.sources.map(\.repository), ["stabilityai/stable-diffusion-2-inpainting", "sd2-community/stable-diffusion-2-inpainting"])
+        XCTAssertTrue(inpaint.sources[0].withdrawn)
+        XCTAssertEqual(inpaint.downloadSource?.repository, "sd2-community/stable-diffusion-2-inpainting")
+        XCTAssertEqual(inpaint.pins["unet/diffusion_pytorch_model.safetensors"],
+                       FilePin(sha256: "9bcbb17f54b039f58bf78677fab8cd8a35dd686f6c9dd553e3646a8b0aaff41a", size: 3_463_784_116))
+        XCTAssertEqual(try c.entry("sd2").sources.map(\.repository), ["stabilityai/stable-diffusion-2", "sd2-community/stable-diffusion-2"])
+        let refs = ["segformer-b0": ("refs/pr/4", "a8df754"), "segformer-b1": ("refs/pr/3", "ad2bb01"),
+                    "segformer-b3": ("refs/pr/3", "cc80791"), "segformer-b4": ("refs/pr/4", "e12f849")]
+        for b in 0...5 {
+            let m = try c.entry("segformer-b\(b)")
+            XCTAssertFalse(m.sources.contains { $0.fetch && $0.revision == "main" }, "main has no model.safetensors")
+            if let (rev, commit) = refs[m.id] {
+                XCTAssertEqual(m.fetchableSources.map(\.revision), [rev], m.id)
+                XCTAssertEqual(m.fetchableSources.first?.commit, commit, m.id)
+            } else {
+                XCTAssertEqual(m.fetchableSources, [], "\(m.id): no safetensors ref is known")
+            }
+            XCTAssertNotNil(m.alternative)
+        }
+        // Every slot of every preset has a model svia can download.
+        for (name, slots) in c.presets {
+            for slot in slots { XCTAssertTrue(try slot.map(c.entry).contains { !$0.fetchableSources.isEmpty }, "\(name): \(slot)") }
+        }
+        XCTAssertEqual(c.slot("paper", role: .segmenter).first?.id, "segformer-b5")
+        XCTAssertEqual(c.slot("fast", role: .segmenter).first?.id, "segformer-b0")
+        XCTAssertNotNil(try c.entry("sd-turbo").alternative)
+        // The catalog survives a round trip through its own encoding.
+        XCTAssertEqual(try ModelCatalog(json: JSONEncoder().encode(c), source: "re-encoded"), c)
+    }
+
     func testRejectsPicklesAndEscapingPaths() {
         func catalog(_ file: String) -> Data {
             Data("""
@@ -352,4 +386,324 @@ final class ModelCatalogTests: XCTestCase {
         XCTAssertThrowsError(try ModelCatalog(json: catalog("../../etc/x.json"), source: "t.json"))
         XCTAssertThrowsError(try ModelCatalog(json: Data("{".utf8), source: "t.json")) { XCTAssertTrue("\($0)".contains("t.json")) }
     }
+}
+
+/// The hub as it is since November 2025: the Stability AI SD 2 repositories answer 404, community copies serve the
+/// same files; SegFormer repositories hold only `pytorch_model.bin` on `main` and `model.safetensors` on a PR ref.
+final class ModelSourceTests: XCTestCase {
+    let mirrorCommit = "5f74973cbb64c8568780732c17f43eb269d63a0d"
+    let originalCommit = "81a84f49b15956b60b4272a405ad3daef3da4590"
+    let mainCommit = "1111111111111111111111111111111111111111"
+    let prCommit = "a8df754aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    var temp: URL!
+    var server: TinyHubServer!
+    let weights = Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 9) })
+    let segWeights = Data((0..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+
+    override func setUpWithError() throws {
+        temp = FileManager.default.temporaryDirectory.appendingPathComponent("svia-sources-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
+        let pipeline: [String: TinyHubServer.RepoFile] = [
+            "model_index.json": .init(content: Data(#"{"_class_name": "StableDiffusionInpaintPipeline"}"#.utf8), lfs: false),
+            "unet/diffusion_pytorch_model.safetensors": .init(content: weights, lfs: true),
+        ]
+        let config = TinyHubServer.RepoFile(content: Data(#"{"model_type": "segformer"}"#.utf8), lfs: false)
+        server = try TinyHubServer(repositories: [
+            "sd2-community/stable-diffusion-2-inpainting": ["main": .init(commit: mirrorCommit, files: pipeline)],
+            "nvidia/segformer-b0-finetuned-cityscapes-1024-1024": [
+                "main": .init(commit: mainCommit, files: ["config.json": config,
+                                                          "pytorch_model.bin": .init(content: Data(repeating: 1, count: 999), lfs: true)]),
+                "refs/pr/4": .init(commit: prCommit, files: ["config.json": config,
+                                                             "model.safetensors": .init(content: segWeights, lfs: true)]),
+            ],
+        ])
+    }
+
+    override func tearDownWithError() throws {
+        server.stop()
+        try? FileManager.default.removeItem(at: temp)
+    }
+
+    var hub: URL { temp.appendingPathComponent("hub") }
+
+    func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        ["HF_HUB_CACHE": hub.path, "HF_ENDPOINT": server.endpoint, "HOME": temp.path].merging(extra) { $1 }
+    }
+
+    let licence = ModelLicence(name: "CreativeML Open RAIL++-M", url: "https://example.invalid/l")
+
+    func inpainting(mirrorRevision: String? = nil, pinnedSHA: String? = nil) -> ModelEntry {
+        ModelEntry(id: "sd2-inpainting", sources: [
+            ModelSource(repository: "stabilityai/stable-diffusion-2-inpainting", revision: originalCommit, withdrawn: true,
+                        note: "Deleted from the hub in November 2025."),
+            ModelSource(repository: "sd2-community/stable-diffusion-2-inpainting", revision: mirrorRevision ?? mirrorCommit),
+        ], role: .inpainter, files: ["model_index.json", "unet/diffusion_pytorch_model.safetensors"],
+        pins: ["unet/diffusion_pytorch_model.safetensors": FilePin(sha256: pinnedSHA ?? SHA256.hex(weights), size: Int64(weights.count))],
+        licence: licence, commercialUse: true)
+    }
+
+    func segformer(revision: String = "refs/pr/4", commit: String? = "a8df754") -> ModelEntry {
+        let repo = "nvidia/segformer-b0-finetuned-cityscapes-1024-1024"
+        return ModelEntry(id: "segformer-b0", sources: [
+            ModelSource(repository: repo, revision: revision, commit: commit),
+            ModelSource(repository: repo, revision: "main", fetch: false),
+        ], role: .segmenter, files: ["config.json", "model.safetensors"],
+        licence: ModelLicence(name: "NVIDIA Source Code License for SegFormer", url: "u"), commercialUse: false)
+    }
+
+    func store(_ entries: [ModelEntry], _ extra: [String: String] = [:]) -> ModelStore {
+        ModelStore(catalog: ModelCatalog(models: entries), environment: environment(extra))
+    }
+
+    func testWithdrawnOriginalAnswers404AndTheMirrorServesTheSameFiles() throws {
+        let e = inpainting()
+        let snapshot = try store([e]).fetch(e)
+        let mirror = hub.appendingPathComponent("models--sd2-community--stable-diffusion-2-inpainting")
+        XCTAssertEqual(snapshot.path, mirror.appendingPathComponent("snapshots/\(mirrorCommit)").path)
+        XCTAssertEqual(try Data(contentsOf: snapshot.appendingPathComponent("unet/diffusion_pytorch_model.safetensors")), weights)
+        let original = server.requests(method: "HEAD").filter { $0.path.hasPrefix("/stabilityai/") }
+        XCTAssertEqual(original.count, 1, "the original is asked first and answers 404")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: hub.appendingPathComponent("models--stabilityai--stable-diffusion-2-inpainting").path))
+        XCTAssertEqual(store([e]).path(e)?.path, snapshot.path)
+        XCTAssertTrue(store([e]).verify(e).allSatisfy { if case .ok = $0 { true } else { false } })
+
+        // A second fetch: the pinned mirror commit is in the cache, no request at all.
+        server.resetRequests()
+        XCTAssertEqual(try store([e]).fetch(e), snapshot)
+        XCTAssertEqual(server.requests, [])
+    }
+
+    func testVerifyComparesCachedFilesWithThePins() throws {
+        let e = inpainting()
+        try store([e]).fetch(e)
+        var other = e
+        other.pins["unet/diffusion_pytorch_model.safetensors"]?.sha256 = String(repeating: "cd", count: 32)
+        let checks = store([other]).verify(other)
+        XCTAssertEqual(checks.first, .ok(path: "model_index.json"))
+        XCTAssertEqual(checks.last, .mismatch(path: "unet/diffusion_pytorch_model.safetensors",
+                                              expected: String(repeating: "cd", count: 32), actual: SHA256.hex(weights)))
+    }
+
+    func testACachedOriginalIsUsedWithoutTheNetwork() throws {
+        // A cache made before the withdrawal: the original at its pinned commit.
+        let e = inpainting()
+        let repo = hub.appendingPathComponent("models--stabilityai--stable-diffusion-2-inpainting")
+        let snap = repo.appendingPathComponent("snapshots/\(originalCommit)")
+        try FileManager.default.createDirectory(at: snap.appendingPathComponent("unet"), withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: snap.appendingPathComponent("model_index.json"))
+        try weights.write(to: snap.appendingPathComponent("unet/diffusion_pytorch_model.safetensors"))
+        XCTAssertEqual(try store([e]).fetch(e).path, snap.path)
+        XCTAssertEqual(server.requests, [])
+    }
+
+    func testOnlyTheMirrorFailingNamesEverySource() throws {
+        let e = inpainting(mirrorRevision: "0000000000000000000000000000000000000000")
+        XCTAssertThrowsError(try store([e]).fetch(e)) { error in
+            guard case let .allSourcesFailed(model, failures)? = error as? ModelStoreError else { return XCTFail("\(error)") }
+            XCTAssertEqual(model, "sd2-inpainting")
+            XCTAssertEqual(failures.count, 2)
+            XCTAssertTrue(failures[0].contains("stabilityai/stable-diffusion-2-inpainting") && failures[0].contains("404"), failures[0])
+            XCTAssertTrue(failures[1].contains("sd2-community/stable-diffusion-2-inpainting"), failures[1])
+        }
+    }
+
+    func testAMirrorServingOtherBytesIsRefusedNamingTheFile() throws {
+        let e = inpainting(pinnedSHA: String(repeating: "ab", count: 32))
+        XCTAssertThrowsError(try store([e]).fetch(e)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("unet/diffusion_pytorch_model.safetensors"), text)
+            XCTAssertTrue(text.contains("sd2-community/stable-diffusion-2-inpainting"), text)
+            XCTAssertTrue(text.contains("pinned \(String(repeating: "ab", count: 32))"), text)
+        }
+        XCTAssertEqual(server.requests(method: "GET").filter { $0.path.hasPrefix("/cdn/") }, [], "refused before downloading")
+        XCTAssertFalse(store([e]).isPresent(e))
+    }
+
+    func testSegFormerMainHasNoSafetensorsButThePRRefHas() throws {
+        // Asking main for model.safetensors, as the catalog used to: 404.
+        let onMain = segformer(revision: "main", commit: nil)
+        var mainOnly = onMain
+        mainOnly.sources = [ModelSource(repository: onMain.repository, revision: "main")]
+        XCTAssertThrowsError(try store([mainOnly]).fetch(mainOnly)) { error in
+            guard case let .http(_, file, _, status, _)? = error as? ModelStoreError else { return XCTFail("\(error)") }
+            XCTAssertEqual(file, "model.safetensors")
+            XCTAssertEqual(status, 404)
+        }
+
+        server.resetRequests()
+        let e = segformer()
+        let snapshot = try store([e]).fetch(e)
+        let repo = hub.appendingPathComponent("models--nvidia--segformer-b0-finetuned-cityscapes-1024-1024")
+        XCTAssertEqual(snapshot.path, repo.appendingPathComponent("snapshots/\(prCommit)").path)
+        // huggingface_hub's layout for a ref with slashes: refs/refs/pr/4.
+        XCTAssertEqual(try String(contentsOf: repo.appendingPathComponent("refs/refs/pr/4"), encoding: .utf8), prCommit)
+        XCTAssertEqual(try Data(contentsOf: snapshot.appendingPathComponent("model.safetensors")), segWeights)
+        XCTAssertTrue(server.requests(method: "HEAD").allSatisfy { $0.path.contains("/resolve/refs%2Fpr%2F4/") })
+
+        server.resetRequests()
+        XCTAssertEqual(try store([e]).fetch(e), snapshot)
+        XCTAssertEqual(server.requests, [], "the pinned commit is in the cache")
+    }
+
+    func testCommitOtherThanThePinnedOneIsRefused() throws {
+        server.overrideCommit("2222222222222222222222222222222222222222")
+        let e = segformer()
+        XCTAssertThrowsError(try store([e]).fetch(e)) { error in
+            guard case let .commitMismatch(_, repo, rev, expected, actual)? = error as? ModelStoreError else { return XCTFail("\(error)") }
+            XCTAssertEqual(repo, "nvidia/segformer-b0-finetuned-cityscapes-1024-1024")
+            XCTAssertEqual(rev, "refs/pr/4")
+            XCTAssertEqual(expected, "a8df754")
+            XCTAssertEqual(actual, "2222222222222222222222222222222222222222")
+        }
+        XCTAssertEqual(server.requests(method: "GET"), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: hub.appendingPathComponent("models--nvidia--segformer-b0-finetuned-cityscapes-1024-1024/refs").path))
+    }
+
+    func testAnETagThatIsNoHashAndNoSizeIsRefused() throws {
+        server.serveBadETags(true)
+        let e = segformer()
+        XCTAssertThrowsError(try store([e]).fetch(e)) { error in
+            guard case let .unverifiable(_, file, _, etag)? = error as? ModelStoreError else { return XCTFail("\(error)") }
+            XCTAssertEqual(file, "config.json")
+            XCTAssertEqual(etag, "1f-weak")
+            XCTAssertTrue("\(error)".contains("refusing"))
+        }
+        XCTAssertEqual(server.requests(method: "GET"), [])
+        XCTAssertFalse(store([e]).isPresent(e))
+    }
+
+    func testAPinnedFileNeedsNoETagHashButMustMatchThePin() throws {
+        // The LFS file's ETag is no hash and there is no size; the catalog's SHA-256 is what is checked.
+        server.serveBadETags(true)
+        var e = inpainting()
+        e.files = ["unet/diffusion_pytorch_model.safetensors"]
+        let snapshot = try store([e]).fetch(e)
+        XCTAssertEqual(try Data(contentsOf: snapshot.appendingPathComponent("unet/diffusion_pytorch_model.safetensors")), weights)
+
+        server.serveCorrupted(true)
+        var other = e
+        other.sources = [ModelSource(repository: "sd2-community/stable-diffusion-2-inpainting", revision: "main")]
+        try FileManager.default.removeItem(at: hub)
+        XCTAssertThrowsError(try store([other]).fetch(other)) { error in
+            guard case let .corrupted(_, file, expected, _)? = error as? ModelStoreError else { return XCTFail("\(error)") }
+            XCTAssertEqual(file, "unet/diffusion_pytorch_model.safetensors")
+            XCTAssertEqual(expected, SHA256.hex(self.weights))
+        }
+    }
+
+    func testTheTokenGoesOnlyOverHTTPSToTheEndpointHost() {
+        let hubStore = ModelStore(catalog: ModelCatalog(models: []),
+                                  environment: ["HF_ENDPOINT": "https://huggingface.co", "HF_TOKEN": "hf_x", "HOME": temp.path])
+        XCTAssertTrue(hubStore.mayCarryToken(URL(string: "https://huggingface.co/a/b/resolve/main/x")!))
+        XCTAssertFalse(hubStore.mayCarryToken(URL(string: "http://huggingface.co/a/b/resolve/main/x")!), "https→http downgrade")
+        XCTAssertFalse(hubStore.mayCarryToken(URL(string: "https://cdn-lfs.huggingface.co/x")!))
+        XCTAssertFalse(hubStore.mayCarryToken(URL(string: "https://huggingface.co:8443/x")!))
+        XCTAssertEqual(hubStore.headers(for: URL(string: "http://huggingface.co/x")!)["Authorization"], nil)
+        XCTAssertEqual(hubStore.headers(for: URL(string: "https://huggingface.co/x")!)["Authorization"], "Bearer hf_x")
+
+        let plain = ModelStore(catalog: ModelCatalog(models: []), environment: ["HF_ENDPOINT": "http://hub.example", "HOME": temp.path])
+        XCTAssertFalse(plain.mayCarryToken(URL(string: "http://hub.example/x")!), "plain http only on loopback")
+        let loopback = ModelStore(catalog: ModelCatalog(models: []), environment: ["HF_ENDPOINT": "http://127.0.0.1:8080", "HOME": temp.path])
+        XCTAssertTrue(loopback.mayCarryToken(URL(string: "http://127.0.0.1:8080/x")!))
+        XCTAssertFalse(loopback.mayCarryToken(URL(string: "http://127.0.0.1:8081/x")!))
+    }
+
+    func testTransportSendsNoTokenToHopsTheRuleRefuses() throws {
+        let https = URL(string: "https://huggingface.co/a/b/resolve/main/x")!
+        XCTAssertFalse(HTTPTransport.keepsAuthorization(from: https, to: URL(string: "http://huggingface.co/a/b/resolve/main/x")!))
+        XCTAssertTrue(HTTPTransport.keepsAuthorization(from: https, to: URL(string: "https://huggingface.co/api/x")!))
+        XCTAssertFalse(HTTPTransport.keepsAuthorization(from: https, to: URL(string: "https://cdn-lfs.hf.co/x")!))
+
+        server.redirectToCDN(host: "localhost")
+        var body = Data()
+        let url = URL(string: "\(server.endpoint)/sd2-community/stable-diffusion-2-inpainting/resolve/main/unet/diffusion_pytorch_model.safetensors")!
+        _ = try HTTPTransport().get(url, headers: ["Authorization": "Bearer t"], authorize: { $0.scheme == "https" },
+                                    onResponse: { _ in true }, onData: { body.append($0); return true })
+        XCTAssertEqual(body, weights)
+        XCTAssertTrue(server.requests(method: "GET").allSatisfy { $0.headers["authorization"] == nil },
+                      "a hop the rule refuses gets no token, the first one included")
+    }
+
+    func testTokenFromHFHomeAndHFTokenPath() throws {
+        server.requireToken("hf_file")
+        let home = temp.appendingPathComponent("hf-home")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        try Data("hf_file\n".utf8).write(to: home.appendingPathComponent("token"))
+        let e = segformer()
+        XCTAssertEqual(try store([e], ["HF_HOME": home.path]).fetch(e).lastPathComponent, prCommit)
+        XCTAssertTrue(server.requests.filter { !$0.path.hasPrefix("/cdn/") }.allSatisfy { $0.headers["authorization"] == "Bearer hf_file" })
+
+        XCTAssertEqual(ModelStore.token(environment: ["HF_TOKEN_PATH": home.appendingPathComponent("token").path]), "hf_file")
+        XCTAssertEqual(ModelStore.token(environment: ["HF_TOKEN": "hf_env", "HF_HOME": home.path]), "hf_env")
+        XCTAssertEqual(ModelStore.token(environment: ["XDG_CACHE_HOME": temp.path, "HOME": temp.path]), nil)
+    }
+
+    func testMalformedEndpointIsAnErrorNotACrash() {
+        let e = segformer()
+        for bad in ["huggingface.co", "ftp://huggingface.co", "https://", "https://user:pw@huggingface.co", "https://h.co/?x=1", "ht tp://x"] {
+            XCTAssertThrowsError(try store([e], ["HF_ENDPOINT": bad]).fetch(e), bad) { error in
+                guard case .badEndpoint? = error as? ModelStoreError else { return XCTFail("\(bad): \(error)") }
+            }
+        }
+        XCTAssertEqual(server.requests, [])
+    }
+
+    func testRepositoryIDsAreValidated() throws {
+        for good in ["nvidia/segformer-b0-finetuned-cityscapes-1024-1024", "sd2-community/stable-diffusion-2", "a/b.c_d"] {
+            XCTAssertTrue(ModelCatalog.isValidRepositoryID(good), good)
+        }
+        for bad in ["/org/name", "org//name", "org/name/x", "org/na?me", "org/na#me", "../name", "org/..", "org/a..b", "org/a--b",
+                    "org", "org/", "org/name ", "org/.hidden", "org/%2e%2e"] {
+            XCTAssertFalse(ModelCatalog.isValidRepositoryID(bad), bad)
+        }
+        XCTAssertFalse(ModelCatalog.isValidRevision("refs/../x"))
+        XCTAssertFalse(ModelCatalog.isValidRevision("main?x"))
+        XCTAssertTrue(ModelCatalog.isValidRevision("refs/pr/4"))
+        try FileManager.default.createDirectory(at: hub.appendingPathComponent("models--x/snapshots/c"), withIntermediateDirectories: true)
+        XCTAssertThrowsError(try HuggingFaceCache.snapshot(repository: "x", revision: "c", hub: hub), "not ORG/NAME")
+        var e = segformer()
+        e.sources[0].repository = "org//name"
+        XCTAssertThrowsError(try store([e]).fetch(e)) { error in
+            guard case .badRepository? = error as? ModelStoreError else { return XCTFail("\(error)") }
+        }
+        let json = try JSONEncoder().encode(ModelCatalog(models: [e]))
+        XCTAssertThrowsError(try ModelCatalog(json: json, source: "t.json")) { XCTAssertTrue("\($0)".contains("org//name")) }
+        XCTAssertEqual(server.requests, [])
+    }
+
+    func testConcurrentFetchesFromASlowServerIgnoringRangeLeaveAVerifiedCache() throws {
+        server.ignoreRange(true)
+        server.slowCDN(microsecondsPerChunk: 20_000)
+        let e = inpainting()
+        let group = DispatchGroup()
+        let results = LockedResults()
+        let env = environment()
+        for _ in 0..<3 {
+            group.enter()
+            Thread {
+                let s = ModelStore(catalog: ModelCatalog(models: [e]), environment: env)
+                do { results.add(.success(try s.fetch(e))) } catch { results.add(.failure(error)) }
+                group.leave()
+            }.start()
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        let all = results.all
+        XCTAssertEqual(all.count, 3)
+        for r in all { if case let .failure(error) = r { XCTFail("\(error)") } }
+        XCTAssertTrue(store([e]).verify(e).allSatisfy { if case .ok = $0 { true } else { false } })
+        let blobs = try FileManager.default.contentsOfDirectory(
+            atPath: hub.appendingPathComponent("models--sd2-community--stable-diffusion-2-inpainting/blobs").path)
+        XCTAssertFalse(blobs.contains { $0.hasSuffix(".incomplete") })
+        let cdn = server.requests(method: "GET").filter { $0.path.hasPrefix("/cdn/") }
+        XCTAssertEqual(cdn.count, 1, "one process downloads the blob, the others wait for its lock and find it")
+        XCTAssertTrue(FileManager.default.fileExists(
+            atPath: hub.appendingPathComponent(".locks/models--sd2-community--stable-diffusion-2-inpainting/\(SHA256.hex(weights)).lock").path))
+    }
+}
+
+private final class LockedResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Result<URL, Error>] = []
+    func add(_ r: Result<URL, Error>) { lock.lock(); results.append(r); lock.unlock() }
+    var all: [Result<URL, Error>] { lock.lock(); defer { lock.unlock() }; return results }
 }

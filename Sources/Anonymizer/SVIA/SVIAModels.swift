@@ -41,18 +41,34 @@ public struct SVIAModels: Sendable {
     let inpaintPrompts: [String: PromptEmbedding]
     let harmonizerPrompt: PromptEmbedding?
 
-    /// The snapshot folders of the settings' models (and of `extra` repositories, e.g. the segmenter's) in the
-    /// hub cache, or an error that names what is missing, its size and how to get it — checked before any work
-    /// starts. The catalog's pinned revision is preferred; any snapshot `refs/main` points at is accepted.
-    public static func locate(_ settings: SVIASettings, extra: [String] = [],
+    /// The snapshot folders of the settings' models (and of one of `segmenters`, the first found, when it is not
+    /// empty) in the hub cache, or an error that names what is missing, its size and how to get it — checked before
+    /// any work starts. A repository the catalog knows is found through any of its entry's sources (e.g. a community
+    /// copy of a withdrawn one); any snapshot `refs/main` points at is accepted too.
+    public static func locate(_ settings: SVIASettings, segmenters: [String] = [],
                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [String: URL] {
         let store = ModelStore(catalog: (try? ModelCatalog.active(environment: environment)) ?? .builtIn, environment: environment)
-        let found = paths(settings.repositories + extra, store: store)
-        let missing = (settings.repositories + extra).filter { found[$0] == nil }
+        func cached(_ repo: String) -> URL? { path(repo, store: store) }
+        var found: [String: URL] = [:]
+        var missing: [String] = []
+        for repo in settings.repositories {
+            if let url = cached(repo) { found[repo] = url } else { missing.append(repo) }
+        }
+        if !segmenters.isEmpty {
+            if let repo = segmenters.first(where: { cached($0) != nil }) {
+                found[repo] = cached(repo)
+            } else {
+                // The first the store can download stands for the slot.
+                let entries = segmenters.compactMap(store.catalog.entry(servedBy:))
+                missing.append((entries.first { !$0.fetchableSources.isEmpty } ?? entries.first)?.repository ?? segmenters[0])
+            }
+        }
         if !missing.isEmpty {
-            let entries = missing.compactMap { repo in store.catalog.models.first { $0.repository == repo } }
+            let entries = missing.compactMap(store.catalog.entry(servedBy:))
+            let presetIDs = Set((store.catalog.presets[settings.preset.rawValue] ?? []).joined())
+            let preset = entries.allSatisfy { presetIDs.contains($0.id) } ? settings.preset.rawValue : nil
             let detail = entries.count == missing.count
-                ? MissingModels(models: entries, hub: store.hub.path).description
+                ? MissingModels(models: entries, hub: store.hub.path, preset: preset).description
                 : "missing models (looked in the Hugging Face cache at \(store.hub.path)): \(missing.joined(separator: ", "))\n" + missingModelsAdvice(missing)
             throw SVIAModelError.missing(detail)
         }
@@ -68,13 +84,14 @@ public struct SVIAModels: Sendable {
 
     static func paths(_ repositories: [String], store: ModelStore) -> [String: URL] {
         var found: [String: URL] = [:]
-        for repo in repositories {
-            let entry = store.catalog.models.first { $0.repository == repo }
-            if let url = entry.flatMap(store.path) ?? (try? HuggingFaceCache.snapshot(repository: repo, hub: store.hub)) {
-                found[repo] = url
-            }
-        }
+        for repo in repositories { found[repo] = path(repo, store: store) }
         return found
+    }
+
+    /// A repository's snapshot folder: through any source of the catalog entry that serves it (a community copy
+    /// of a withdrawn one), else any snapshot `refs/main` points at.
+    static func path(_ repo: String, store: ModelStore) -> URL? {
+        store.catalog.entry(servedBy: repo).flatMap(store.path) ?? (try? HuggingFaceCache.snapshot(repository: repo, hub: store.hub))
     }
 
     /// How to get models that are not in the catalog.

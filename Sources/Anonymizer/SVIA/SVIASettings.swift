@@ -1,4 +1,5 @@
 import Foundation
+import Networks
 
 /// The named starting points of `--method svia`. Every value a preset sets can be overridden.
 public enum SVIAPreset: String, CaseIterable, Codable, Sendable {
@@ -171,6 +172,8 @@ public struct SVIASettings: Sendable {
     public var harmonizerRepository: String?
     /// The tiny autoencoder used instead of each model's own VAE (nil: the models' VAEs).
     public var tinyAutoencoderRepository: String?
+    /// SegFormer checkpoints, preferred first; any one found in the cache is used when no label maps are given.
+    public var segmenterRepositories: [String]
 
     // Inpainting.
     public var sampler: SVIASampler
@@ -221,11 +224,18 @@ public struct SVIASettings: Sendable {
     /// unreliable motion), the frame becomes a keyframe.
     public var maxUncoveredShare: Double
 
+    /// The model catalog presets read: `$SVIA_MODEL_CATALOG` when it names a readable catalog, else the built-in one.
+    public static var catalog: ModelCatalog { (try? ModelCatalog.active()) ?? .builtIn }
+
     public init(preset: SVIAPreset) {
         self.preset = preset
-        inpainterRepository = "stabilityai/stable-diffusion-2-inpainting"
-        harmonizerRepository = "stabilityai/stable-diffusion-2"
-        tinyAutoencoderRepository = nil
+        // The models, and the order segmenters are preferred in, are the catalog's preset.
+        let catalog = Self.catalog.presets[preset.rawValue] != nil ? Self.catalog : .builtIn
+        func first(_ role: ModelRole) -> String? { catalog.slot(preset.rawValue, role: role).first?.repository }
+        inpainterRepository = first(.inpainter) ?? first(.fast) ?? ""
+        harmonizerRepository = first(.harmonizer) ?? first(.fast)
+        tinyAutoencoderRepository = first(.tinyAutoencoder)
+        segmenterRepositories = catalog.slot(preset.rawValue, role: .segmenter).map(\.repository)
         sampler = .ddim
         steps = 50
         guidance = 9
@@ -268,9 +278,6 @@ public struct SVIASettings: Sendable {
             keepAspect = true
             prompts = .privacy
         case .fast:
-            inpainterRepository = "stabilityai/sd-turbo"
-            harmonizerRepository = "stabilityai/sd-turbo"
-            tinyAutoencoderRepository = "madebyollin/taesd"
             sampler = .euler
             steps = 1
             guidance = 0

@@ -220,7 +220,8 @@ public enum HuggingFaceCache {
     public static func snapshot(repository: String, revision: String = "main", hub: URL) throws -> URL {
         let fm = FileManager.default
         let repoDir = hub.appendingPathComponent(folderName(repository: repository), isDirectory: true)
-        guard fm.fileExists(atPath: repoDir.path) else {
+        // "a/../b", "/org/name" and the like never name a folder of the cache.
+        guard ModelCatalog.isValidRepositoryID(repository), fm.fileExists(atPath: repoDir.path) else {
             throw DiffusersFolderError.notInCache(repository: repository, hub: hub.path)
         }
         guard !revision.isEmpty, !revision.split(separator: "/").contains("..") else {

@@ -117,13 +117,16 @@ final class HTTPTransport {
     }
 
     /// GET following up to 10 redirects; the body goes to `onData` after `onResponse` accepted the final
-    /// response. The headers (Range included) go along to each hop, except Authorization, which is dropped once
-    /// the redirect leaves the original host (the hub's CDN needs no token and must not see it).
+    /// response. The headers (Range included) go along to each hop, except Authorization, which is dropped for good
+    /// at the first hop `authorize` refuses (by default: another host or port, or https downgraded to http; the
+    /// hub's CDN needs no token and must not see it).
     /// Throws `aborted` when a callback stopped the transfer, `transport` when the connection failed.
-    func get(_ url: URL, headers: [String: String], onResponse: @escaping (HTTPResponse) -> Bool,
-             onData: @escaping (Data) -> Bool) throws -> HTTPResponse {
+    func get(_ url: URL, headers: [String: String], authorize: ((URL) -> Bool)? = nil,
+             onResponse: @escaping (HTTPResponse) -> Bool, onData: @escaping (Data) -> Bool) throws -> HTTPResponse {
+        let mayAuthorize = authorize ?? { Self.keepsAuthorization(from: url, to: $0) }
         var current = url
         var hopHeaders = headers
+        if !mayAuthorize(url) { hopHeaders = hopHeaders.filter { $0.key.lowercased() != "authorization" } }
         for _ in 0...10 {
             var redirect: URL?
             let response = try run(request(current, method: "GET", headers: hopHeaders), onResponse: { r in
@@ -135,12 +138,18 @@ final class HTTPTransport {
                                    },
                                    onData: { data in redirect != nil ? true : onData(data) })
             guard let next = redirect else { return response }
-            if next.host != url.host || next.port != url.port {
+            if !mayAuthorize(next) {
                 hopHeaders = hopHeaders.filter { $0.key.lowercased() != "authorization" }
             }
             current = next
         }
         throw HTTPTransportError.transport("more than 10 redirects from \(url.absoluteString)")
+    }
+
+    /// The default rule for a redirect hop: the same host and port, and no downgrade from https.
+    static func keepsAuthorization(from url: URL, to next: URL) -> Bool {
+        next.host == url.host && next.port == url.port
+            && !(url.scheme?.lowercased() == "https" && next.scheme?.lowercased() != "https")
     }
 
     private func run(_ request: URLRequest, onResponse: @escaping (HTTPResponse) -> Bool,
