@@ -4,7 +4,8 @@
     ~/.cache/svia/pyref/bin/python Scripts/bench/make_bench_hub.py [HUB]    (default ~/.cache/svia/bench-hub)
 
 Repositories (the hub ids svia and diffusers look up), built from the real configurations in
-Tests/NetworksTests/Fixtures/diffusion/configs/ with diffusers/transformers' own random initialisation:
+Tests/NetworksTests/Fixtures/diffusion/configs/ with random weights (`textured`: variance-preserving for the
+autoencoders and UNets, so painted regions hold texture; the libraries' own initialisation for the rest):
 
   stabilityai/stable-diffusion-2-inpainting   unet (9 input channels), vae, text_encoder, tokenizer, scheduler
   stabilityai/stable-diffusion-2              unet (4 input channels), vae, text_encoder, tokenizer, scheduler
@@ -60,7 +61,7 @@ CATALOG = os.path.join(ROOT, "Models", "catalog.json")
 sys.path.insert(0, os.path.join(ROOT, "Scripts", "fixtures"))
 from make_tokenizer_fixtures import write_sd2_tokenizer_folder  # noqa: E402
 
-FORMAT = 3  # bump when the contents change
+FORMAT = 4  # bump when the contents change
 VERSIONS = {"format": FORMAT, "torch": torch.__version__, "diffusers": diffusers.__version__,
             "transformers": transformers.__version__, "safetensors": safetensors.__version__,
             "huggingface_hub": huggingface_hub.__version__,
@@ -187,6 +188,21 @@ def check_keys(component, state):
     assert found == expected, (component, sorted(set(found) ^ set(expected))[:5])
 
 
+def textured(module):
+    """Re-initialises every convolution and linear layer with zero-mean weights of variance 1 / fan-in and zero
+    biases, so each layer keeps its input's variance: the autoencoders then pass structure through and the UNets
+    carry their noise, and the painted regions hold texture. (The libraries' own initialisations shrink the signal
+    layer by layer, so their stand-ins paint near-flat regions, which look temporally consistent whatever a video
+    method does.)"""
+    for layer in module.modules():
+        if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
+            fan_in = layer.weight[0].numel()
+            torch.nn.init.normal_(layer.weight, 0.0, fan_in ** -0.5)
+            if layer.bias is not None:
+                torch.nn.init.zeros_(layer.bias)
+    return module
+
+
 def rounded(state):
     """float32 tensors holding float16-representable values: the float32 and fp16 files hold the same weights."""
     return {k: v.detach().to(torch.float16).to(torch.float32).contiguous() for k, v in state.items()}
@@ -199,7 +215,7 @@ def cast(state, dtype):
 def unet_state(model):
     from diffusers import UNet2DConditionModel
     torch.manual_seed(1 if model == "stable-diffusion-2-inpainting" else 2)
-    unet = UNet2DConditionModel.from_config(bare(fixture_config(model, "unet")))
+    unet = textured(UNet2DConditionModel.from_config(bare(fixture_config(model, "unet"))))
     state = rounded(unet.state_dict())
     del unet
     check_keys("unet", state)
@@ -248,7 +264,7 @@ def build(hub_dir):
     check_keys("text_encoder", states["text_encoder"])
     print("make_bench_hub: vae", file=sys.stderr, flush=True)
     torch.manual_seed(4)
-    vae = AutoencoderKL.from_config(bare(fixture_config("stable-diffusion-2-inpainting", "vae")))
+    vae = textured(AutoencoderKL.from_config(bare(fixture_config("stable-diffusion-2-inpainting", "vae"))))
     states["vae"] = rounded(vae.state_dict())
     del vae
     check_keys("vae", states["vae"])
@@ -291,7 +307,7 @@ def build(hub_dir):
     print("make_bench_hub: taesd, segformer", file=sys.stderr, flush=True)
     torch.manual_seed(5)
     taesd_config = fixture_config("taesd", "vae")
-    taesd = AutoencoderTiny.from_config(bare(taesd_config))
+    taesd = textured(AutoencoderTiny.from_config(bare(taesd_config)))
     hub.add_bytes(TAESD, "config.json", json_bytes(taesd_config))
     assert entries[TAESD]["files"] == ["config.json", "diffusion_pytorch_model.safetensors"], entries[TAESD]
     hub.add_weights(TAESD, "diffusion_pytorch_model.safetensors", cast(taesd.state_dict(), torch.float32))

@@ -124,6 +124,7 @@ f = report["files"][0]
 stages = f["svia"]["stageSeconds"]
 line.update(frames=f["frames"], fps=round(f["frames"] / sum(stages.values()), 4), stage_s=stages,
             keyframes=f["svia"]["keyframes"], fresh_painted_frames=f["svia"].get("freshPaintedFrames"),
+            unet_picture_evals_per_frame=round(f["svia"].get("unetPictureEvaluations", 0) / f["frames"], 3),
             warp_error=new.get("warp_error"), warp_error_source=src.get("warp_error"),
             warp_error_no_reuse_first=fresh.get("warp_error"), warp_error_first=new_first.get("warp_error"))
 print(json.dumps(line))

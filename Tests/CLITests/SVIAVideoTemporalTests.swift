@@ -83,5 +83,10 @@ import Testing
         #expect((fresh.svia["keyframes"] as? Int) == Self.frames)
         let evalsMoved = moved.svia["unetEvaluations"] as? Int ?? 0, evalsFresh = fresh.svia["unetEvaluations"] as? Int ?? 0
         #expect(evalsMoved < evalsFresh, "UNet evaluations: moved \(evalsMoved), afresh \(evalsFresh)")
+        // Counted in whole pictures, the work between keyframes is the windows around what entered.
+        let workMoved = moved.svia["unetPictureEvaluations"] as? Double ?? .infinity
+        let workFresh = fresh.svia["unetPictureEvaluations"] as? Double ?? 0
+        #expect(workFresh == Double(evalsFresh))
+        #expect(workMoved * 3 <= workFresh, "UNet work in pictures: moved \(workMoved), afresh \(workFresh)")
     }
 }

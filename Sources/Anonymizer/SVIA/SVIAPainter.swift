@@ -9,6 +9,9 @@ public struct SVIAStats: Codable, Sendable, Equatable {
     public var seeds: [String: UInt64] = [:]
     /// UNet evaluations (a guided step counts two: the conditional and the unconditional branch).
     public var unetEvaluations = 0
+    /// The same counted in whole working pictures: an evaluation on a window of a quarter of the picture counts a
+    /// quarter (what the work of local passes between keyframes amounts to).
+    public var unetPictureEvaluations: Double = 0
     /// Full inpainting passes run, per prompt: a category (`vehicle`) or a class with its own prompt (`class:bus`).
     public var inpaintPasses: [String: Int] = [:]
     /// Frames painted with full inpainting passes, and frames painted by a reuse pass from carried latents.
@@ -93,8 +96,13 @@ public struct SVIAPainter: Sendable {
             harmonizeOnly = carried.fresh
             if !carried.fresh.isEmpty {
                 stats.freshPaintedFrames += 1
+                let before = stats.unetEvaluations
                 // The networks see a window around the new cells (plus context), so their work follows what is new.
                 let box = window(around: carried.fresh, width: ww, height: wh)
+                defer {
+                    stats.unetPictureEvaluations += Double(stats.unetEvaluations - before)
+                        * Double(box.width * box.height) / Double(ww * wh)
+                }
                 let local = passes.map { ($0.key, $0.mask.cropped(box)) }
                 let painted = try paintPasses(composite.cropped(box), passes: local, only: carried.fresh.cropped(box),
                                               seed: frameSeed, stats: &stats)
@@ -108,15 +116,19 @@ public struct SVIAPainter: Sendable {
                 }
             }
         } else {
+            let before = stats.unetEvaluations
             composite = try paintPasses(work, passes: passes, only: nil, seed: frameSeed, stats: &stats)
             if clip != nil { stats.keyframes += 1 }
+            stats.unetPictureEvaluations += Double(stats.unetEvaluations - before)
         }
         stats.stageSeconds["inpaint", default: 0] += Date().timeIntervalSince(inpaintStart)
 
         let harmonized = models.harmonizer != nil
         if harmonized, harmonizeOnly == nil {
             let start = Date()
+            let before = stats.unetEvaluations
             composite = try harmonize(composite, stats: &stats)
+            stats.unetPictureEvaluations += Double(stats.unetEvaluations - before)
             stats.stageSeconds["harmonize", default: 0] += Date().timeIntervalSince(start)
         }
         // What was painted this frame is what the next frames carry (a frame that only carried keeps its anchor,
