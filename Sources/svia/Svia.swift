@@ -10,6 +10,6 @@ struct Svia: ParsableCommand {
             replaces them, keeping the video's timing and stripping location metadata and GPS tracks.
             """,
         version: "0.1.0",
-        subcommands: [AnonymizeCommand.self, SegmentCommand.self, KeyframesCommand.self, ProbeCommand.self, ModelsCommand.self],
+        subcommands: [AnonymizeCommand.self, PlanCommand.self, MergeCommand.self, SegmentCommand.self, KeyframesCommand.self, ProbeCommand.self, ModelsCommand.self],
         defaultSubcommand: nil)
 }
