@@ -123,7 +123,8 @@ extension AnonymizeRunner {
                 if r.report.status == .failed { throw PlanError(r.report.message ?? "segment \(n) failed") }
                 reports.append(r)
             }
-            let joined = try SegmentJoiner.join(segments: starts.indices.map { store.videoPath($0) }, source: item.input,
+            let joined = try SegmentJoiner.join(segments: starts.indices.map { store.videoPath($0) },
+                                                offsets: starts.map { t.pts[$0] }, source: item.input,
                                                 output: item.output, options: options.encode,
                                                 trim: a > 0 || b < t.frameCount, expectedFrames: reports.map(\.frames))
             report = Self.combine(item, reports.map(\.report), joined: joined)

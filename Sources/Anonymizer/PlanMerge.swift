@@ -73,7 +73,8 @@ public enum PlanMerger {
                 files.append(r)
             case .video:
                 progress(f.output)
-                let joined = try SegmentJoiner.join(segments: f.segments.map { store.videoPath($0.index) }, source: f.input,
+                let joined = try SegmentJoiner.join(segments: f.segments.map { store.videoPath($0.index) },
+                                                    offsets: f.segments.map { $0.startPts ?? 0 }, source: f.input,
                                                     output: f.output, options: options, trim: false,
                                                     expectedFrames: reports.map(\.frames))
                 var r = AnonymizeRunner.combine(f.item, reports.map(\.report), joined: joined)

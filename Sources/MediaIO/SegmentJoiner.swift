@@ -12,9 +12,12 @@ public enum SegmentJoiner {
     /// Writes `output` from `segments` (in order) and the non-video streams of `source`. With `trim`,
     /// timestamps are shifted so the first frame is at 0, and only the source packets within the
     /// segments' time span are carried (a part of a video). `expectedFrames`, when given, is checked
-    /// against each segment's frame count. The output appears only when complete.
-    public static func join(segments: [String], source: String, output: String, options: EncodeOptions,
+    /// against each segment's frame count. `offsets` (the source's video time base) are added to each
+    /// segment's timestamps (`VideoTranscoder.runRange` writes them less the range's start). The output
+    /// appears only when complete.
+    public static func join(segments: [String], offsets: [Int64], source: String, output: String, options: EncodeOptions,
                             trim: Bool = false, expectedFrames: [Int]? = nil) throws -> TranscodeReport {
+        precondition(offsets.count == segments.count)
         let started = Date()
         guard let firstPath = segments.first else { throw SegmentError(description: "\(output): no segments to join") }
         let src = try InputFile(path: source)
@@ -23,6 +26,7 @@ public enum SegmentJoiner {
         let (firstVideo, _) = try first.videoStream()
         let videoIn = first.stream(firstVideo)
         let videoTb = videoIn.pointee.time_base
+        let sourceTb = src.stream(srcVideo).pointee.time_base
 
         let out = try CopyOutput(path: output, inputs: [source] + segments)
         let videoOut = try out.addVideo(from: videoIn, codec: options.codec)
@@ -119,6 +123,9 @@ public enum SegmentJoiner {
                 let p = packet.p
                 guard Int(p.pointee.stream_index) == si else { continue }
                 av_packet_rescale_ts(p, segTb, videoTb)
+                let offset = av_rescale_q(offsets[n], sourceTb, videoTb)
+                if p.pointee.pts != svia_nopts_value() { p.pointee.pts += offset }
+                if p.pointee.dts != svia_nopts_value() { p.pointee.dts += offset }
                 if shift == nil {
                     shift = p.pointee.pts
                     window.start = Double(p.pointee.pts) * av_q2d(videoTb)

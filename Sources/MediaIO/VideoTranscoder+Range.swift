@@ -40,8 +40,9 @@ extension VideoTranscoder {
         return o
     }
 
-    /// Transcodes the frames of `range` into `output` (video only, the source's timestamps kept), for a
-    /// segment of a longer job. `transform` gets each frame (its `index` counted in the whole video) and
+    /// Transcodes the frames of `range` into `output` (video only), for a segment of a longer job. The
+    /// segment's timestamps are the source's less `range.startPts`, so it starts at 0: an MP4 or MOV edit
+    /// list would hold a later start only to the millisecond. `SegmentJoiner` adds the offset back. `transform` gets each frame (its `index` counted in the whole video) and
     /// whether it is written; warm-up frames are transformed but not written. The output appears only
     /// when complete.
     public static func runRange(input: String, output: String, range: FrameRange, options: EncodeOptions = EncodeOptions(),
@@ -79,7 +80,7 @@ extension VideoTranscoder {
                                                  timeBase: reader.info.timeBase, frameRate: reader.info.frameRate,
                                                  color: reader.color, options: segmentOptions(options), inputs: [input])
                     }
-                    try writer!.write(image, pts: frame.pts, duration: frame.duration)
+                    try writer!.write(image, pts: frame.pts - range.startPts, duration: frame.duration)
                     written += 1
                     progress?(written, nil)
                 }
