@@ -13,6 +13,15 @@ public struct VideoTimeline: Sendable, Equatable {
     /// Indices (into `pts`) of the frames that are codec keyframes, ascending; frame 0 is always one.
     public var keyframes: [Int]
 
+    public init(timeBase: Rational, width: Int, height: Int, frameRate: Double, pts: [Int64], keyframes: [Int]) {
+        self.timeBase = timeBase
+        self.width = width
+        self.height = height
+        self.frameRate = frameRate
+        self.pts = pts
+        self.keyframes = keyframes
+    }
+
     public var frameCount: Int { pts.count }
 
     /// Seconds from the video's first frame to `index` (or to the end for `frameCount`).

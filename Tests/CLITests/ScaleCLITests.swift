@@ -85,6 +85,20 @@ import Testing
         #expect(c < 4, "\(out): \(c) from the single run")
     }
 
+    /// Frame i of a clip from `makeFolder` is gray from column 5 + (i % 10) * 3 (its own label map): a frame
+    /// painted with a neighbour's map has gray outside that edge or none just inside it.
+    func expectRegionsFollowFrames(_ path: String) throws {
+        let r = try VideoReader(path: path)
+        var wrong = 0, frames = 0
+        func gray(_ p: (UInt8, UInt8, UInt8)) -> Bool { abs(Int(p.0) - 128) < 12 && abs(Int(p.1) - 128) < 12 && abs(Int(p.2) - 128) < 12 }
+        while let f = try r.nextFrame() {
+            let x0 = 5 + (f.index % 10) * 3
+            if !gray(f.image[x0 + 1, 20]) || gray(f.image[x0 - 2, 20]) { wrong += 1 }
+            frames += 1
+        }
+        #expect(frames > 0 && wrong <= frames / 10, "\(path): \(wrong) of \(frames) frames with another frame's regions")
+    }
+
     func audioPackets(_ p: String) throws -> [String] {
         try tool("ffmpeg", ["-v", "error", "-i", p, "-map", "0:a", "-c", "copy", "-f", "framemd5", "-"])
             .split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
@@ -129,6 +143,9 @@ import Testing
             try expectCodecNoise(s.file("out/" + name), single: s.file("single/" + name), source: s.file("in/" + name))
         }
         #expect(try audioPackets(s.file("out/drive.mp4")) == audioPackets(s.file("in/drive.mp4")))
+        try expectRegionsFollowFrames(s.file("single/drive.mp4"))
+        try expectRegionsFollowFrames(s.file("out/drive.mp4"))
+        try expectRegionsFollowFrames(s.file("out/sub/short.mp4"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: s.file("out/street.png")))
                 == Data(contentsOf: URL(fileURLWithPath: s.file("single/street.png"))))
         #expect(!s.tree("out").contains { $0.contains("svia-segments") }, "segment folders are removed after the merge")
@@ -182,6 +199,26 @@ import Testing
         #expect(single.status == 0, "\(single.stderr)")
         #expect(try timestamps(s.file("out/drive.mp4")) == timestamps(s.file("single/drive.mp4")))
         try expectCodecNoise(s.file("out/drive.mp4"), single: s.file("single/drive.mp4"), source: s.file("in/drive.mp4"))
+    }
+
+    @Test func warmupFramesKeepFrameIndicesAndTheResult() throws {
+        let s = try Scratch()
+        try makeFolder(s)
+        let args = [s.file("in/drive.mp4"), "-o", s.file("out/drive.mp4"), "--masks", s.file("masks/drive"), "--detect", "none",
+                    "--method", "graymask", "--quiet"]
+        let plan = try CLI.run(["plan"] + args + ["--shards", "2", "--plan", s.file("plan.json")])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let shards = try runTogether((0..<2).map {
+            (["anonymize", "--plan", s.file("plan.json"), "--shard", "env", "--warmup-frames", "4"], ["AWS_BATCH_JOB_ARRAY_INDEX": "\($0)"])
+        })
+        for r in shards { #expect(r.status == 0, "\(r.stderr)") }
+        let merge = try CLI.run(["merge", s.file("plan.json"), "--quiet"])
+        #expect(merge.status == 0, "\(merge.stderr)")
+        let single = try CLI.run(["anonymize"] + args.map { $0 == s.file("out/drive.mp4") ? s.file("single.mp4") : $0 })
+        #expect(single.status == 0, "\(single.stderr)")
+        #expect(try timestamps(s.file("out/drive.mp4")) == timestamps(s.file("single.mp4")))
+        try expectCodecNoise(s.file("out/drive.mp4"), single: s.file("single.mp4"), source: s.file("in/drive.mp4"))
+        try expectRegionsFollowFrames(s.file("out/drive.mp4"))
     }
 
     @Test func shardIndexFromEnvironmentIsRequired() throws {
