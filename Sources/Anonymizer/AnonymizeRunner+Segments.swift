@@ -38,6 +38,8 @@ extension AnonymizeRunner {
                                                       status: .done, seconds: 0))
         do {
             try FileManager.default.createDirectory(atPath: store.folder, withIntermediateDirectories: true)
+            // This unit's own partial files, from a run that was killed (on this machine or another).
+            PartialFiles.removePartials(of: unit.range == nil ? unit.item.output : store.videoPath(unit.segment))
             if let range = unit.range {
                 result.startFrame = unit.range!.firstIndex
                 var work = newWork()

@@ -120,6 +120,8 @@ extension AnonymizeCommand {
             if !quiet { Terminal.note("shard \(index) of \(plan.shardCount) has no work") }
             return
         }
+        // Other shards write into the same folders from other machines, where process ids mean nothing.
+        PartialFiles.removeStale = false
         let runner = try cmd.makeRunner(detectors: DetectorChoice(list: cmd.detectList)!)
         let warmup = scale.warmupFrames ?? cmd.scale.warmupFrames ?? 0
         let view = ProgressView(totalFiles: units.count, quiet: quiet)
