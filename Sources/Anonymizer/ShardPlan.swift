@@ -123,22 +123,29 @@ public enum ShardPlanner {
         let factor = costFactor(method: method, preset: preset)
         var files: [ShardPlan.File] = []
         var timelines: [VideoTimeline?] = []
-        for (i, item) in items.enumerated() {
-            switch item.kind {
-            case .image:
-                let image = try StillImage.read(path: item.input)
-                let cost = Double(image.width * image.height) / 1e6 * factor
-                files.append(ShardPlan.File(index: i, input: item.input, output: item.output, relativePath: item.relativePath,
-                                            kind: .image, labelMaps: item.labelMaps, width: image.width, height: image.height,
-                                            frames: 1, cost: cost, timeBase: nil, segments: []))
-                timelines.append(nil)
-            case .video:
-                let t = try VideoTimeline.scan(path: item.input)
-                let cost = Double(t.frameCount) * Double(t.width * t.height) / 1e6 * factor
-                files.append(ShardPlan.File(index: i, input: item.input, output: item.output, relativePath: item.relativePath,
-                                            kind: .video, labelMaps: item.labelMaps, width: t.width, height: t.height,
-                                            frames: t.frameCount, cost: cost, timeBase: t.timeBase, segments: []))
-                timelines.append(t)
+        var skipped = skipped
+        for item in items {
+            let i = files.count
+            do {
+                switch item.kind {
+                case .image:
+                    let image = try StillImage.read(path: item.input)
+                    let cost = Double(image.width * image.height) / 1e6 * factor
+                    files.append(ShardPlan.File(index: i, input: item.input, output: item.output, relativePath: item.relativePath,
+                                                kind: .image, labelMaps: item.labelMaps, width: image.width, height: image.height,
+                                                frames: 1, cost: cost, timeBase: nil, segments: []))
+                    timelines.append(nil)
+                case .video:
+                    let t = try VideoTimeline.scan(path: item.input)
+                    let cost = Double(t.frameCount) * Double(t.width * t.height) / 1e6 * factor
+                    files.append(ShardPlan.File(index: i, input: item.input, output: item.output, relativePath: item.relativePath,
+                                                kind: .video, labelMaps: item.labelMaps, width: t.width, height: t.height,
+                                                frames: t.frameCount, cost: cost, timeBase: t.timeBase, segments: []))
+                    timelines.append(t)
+                }
+            } catch {
+                // An unreadable file is left out and named, as a single run goes on past it.
+                skipped.append(SkippedFile(path: item.input, reason: "\(error)"))
             }
         }
         let total = files.reduce(0) { $0 + $1.cost }

@@ -210,6 +210,8 @@ struct PlanCommand: ParsableCommand {
                                           keyframeInterval: settings.map { $0.reuse ? $0.keyframeInterval : 0 },
                                           segmentSeconds: maxSegmentSeconds)
             try AtomicWrite.write(p.encoded(), to: plan)
+            let unreadable = p.skipped.filter { s in !jobs.skipped.contains(s) }
+            for s in unreadable { Terminal.error("\(s.reason) (left out of the plan)") }
             if !cmd.quiet {
                 let segments = p.files.reduce(0) { $0 + ($1.kind == .video ? $1.segments.count : 0) }
                 Terminal.note("\(plan): \(p.files.count) files (\(segments) video segments) in \(shards) shards")
@@ -217,6 +219,9 @@ struct PlanCommand: ParsableCommand {
                     Terminal.note(String(format: "  shard %d: %d units, cost %.1f", s.index, s.units.count, s.cost))
                 }
             }
+            if !unreadable.isEmpty { throw ExitCode(1) }
+        } catch let e as ExitCode {
+            throw e
         } catch {
             Terminal.error("\(error)")
             throw ExitCode(1)

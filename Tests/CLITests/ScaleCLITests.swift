@@ -221,6 +221,18 @@ import Testing
         try expectRegionsFollowFrames(s.file("out/drive.mp4"))
     }
 
+    @Test func unreadableFileIsLeftOutOfThePlanAndNamed() throws {
+        let s = try Scratch()
+        try makeFolder(s)
+        try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919) }).write(to: URL(fileURLWithPath: s.file("in/broken.mp4")))
+        let r = try CLI.run(["plan"] + jobArguments(s, output: "out") + ["--shards", "2", "--plan", s.file("plan.json")])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("broken.mp4"), "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.file("plan.json")))) as? [String: Any]
+        #expect((json?["files"] as? [Any])?.count == 3)
+        #expect((json?["skipped"] as? [[String: Any]])?.contains { ($0["path"] as? String)?.hasSuffix("broken.mp4") == true } == true)
+    }
+
     @Test func shardIndexFromEnvironmentIsRequired() throws {
         let s = try Scratch()
         let r = try runTogether([(["anonymize", "--plan", s.file("none.json"), "--shard", "env"], [:])])[0]
