@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks one area against a reference measured in the same run, one JSON object per line:
 #   {"area","case","svia_s","ref","ref_s","ratio","peak_rss_mb"}   ratio = ref_s / svia_s (above 1: svia faster)
-# Usage: Scripts/bench.sh AREA   (areas: io, engine, diffusion, segmenter, detectors, pipeline)
+# Usage: Scripts/bench.sh AREA   (areas: io, engine, diffusion, segmenter, detectors, pipeline, scale)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 area="${1:-}"

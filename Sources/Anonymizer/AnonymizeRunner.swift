@@ -33,6 +33,8 @@ public struct AnonymizeOptions: Sendable {
     public var keyframes: KeyframeSelection? = nil
     /// Write the mask of every picture (255 = replaced) under this folder.
     public var exportMasks: String? = nil
+    /// Videos run in checkpointed segments and/or only a time range of them (`--resume`, `--start`, `--end`).
+    public var resume: ResumeSettings? = nil
 
     public init() {}
 
@@ -43,6 +45,28 @@ public struct AnonymizeOptions: Sendable {
         case .pixelate: return .pixelate(block: pixelBlock)
         case .graymask: return .paperGraymask
         }
+    }
+}
+
+/// How a video is run in segments on one machine.
+public struct ResumeSettings: Sendable {
+    /// Seconds from the video's first frame: first frame processed, first frame not processed.
+    public var start: Double?
+    public var end: Double?
+    /// Checkpoint length: the video is cut at codec keyframes into segments of at most about this many
+    /// seconds, each kept until the output is complete (nil: one segment).
+    public var segmentSeconds: Double?
+    /// Frames before each segment run through the temporal state without being written.
+    public var warmupFrames: Int
+    /// The command line, so that segments left by a run with other options are not reused.
+    public var arguments: [String]
+
+    public init(start: Double?, end: Double?, segmentSeconds: Double?, warmupFrames: Int, arguments: [String]) {
+        self.start = start
+        self.end = end
+        self.segmentSeconds = segmentSeconds
+        self.warmupFrames = warmupFrames
+        self.arguments = arguments
     }
 }
 
@@ -99,7 +123,13 @@ public struct AnonymizeRunner: Sendable {
         let shared = Self.sharedKeyframeStems(items)
         for (i, item) in items.enumerated() {
             progress(.fileStarted(index: i, of: items.count, item: item))
-            let report = runOne(item, extensionInStillNames: shared.contains(Self.keyframeStem(item)), progress: progress)
+            let report: FileReport
+            if let r = options.resume, item.kind == .video, options.keyframes == nil {
+                report = runResumable(item, start: r.start, end: r.end, segmentSeconds: r.segmentSeconds,
+                                      warmupFrames: r.warmupFrames, arguments: r.arguments, progress: progress)
+            } else {
+                report = runOne(item, extensionInStillNames: shared.contains(Self.keyframeStem(item)), progress: progress)
+            }
             progress(.fileFinished(report))
             reports.append(report)
         }
@@ -130,12 +160,7 @@ public struct AnonymizeRunner: Sendable {
         do {
             try FileManager.default.createDirectory(
                 at: URL(fileURLWithPath: item.output).deletingLastPathComponent(), withIntermediateDirectories: true)
-            var work = PictureWork(stats: painter.map { p in
-                var s = SVIAStats()
-                s.preset = p.settings.preset.rawValue
-                s.seeds = ["inpaint": p.settings.seed, "harmonize": p.settings.harmonizerSeed]
-                return s
-            })
+            var work = newWork()
             switch item.kind {
             case .image:
                 let image = try StillImage.read(path: item.input)
@@ -209,6 +234,15 @@ public struct AnonymizeRunner: Sendable {
         }
         report.seconds = Date().timeIntervalSince(start)
         return report
+    }
+
+    func newWork() -> PictureWork {
+        PictureWork(stats: painter.map { p in
+            var s = SVIAStats()
+            s.preset = p.settings.preset.rawValue
+            s.seeds = ["inpaint": p.settings.seed, "harmonize": p.settings.harmonizerSeed]
+            return s
+        })
     }
 
     /// One picture: label-map regions through the chosen method, then detected faces and text through

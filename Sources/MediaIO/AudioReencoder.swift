@@ -1,5 +1,14 @@
 import CFFmpeg
 
+/// A muxer that takes streams fed by the caller: the encoding `VideoWriter`, or the stream-copying
+/// `SegmentJoiner`'s output.
+protocol PacketSink: AnyObject {
+    var needsGlobalHeader: Bool { get }
+    func addEncodedStream(from enc: UnsafeMutablePointer<AVCodecContext>, tagsFrom input: UnsafeMutablePointer<AVStream>,
+                          keepTags: Bool) throws -> UnsafeMutablePointer<AVStream>
+    func writePacket(_ pkt: UnsafeMutablePointer<AVPacket>, from tb: AVRational, to stream: UnsafeMutablePointer<AVStream>) throws
+}
+
 /// Decodes an audio stream and encodes it to AAC, for containers that cannot hold the original codec
 /// (PCM from a `.MOV` dashcam into MP4). Samples are converted to planar float and regrouped into the
 /// encoder's frame size here, so no resampling library is needed: the sample rate is kept.
@@ -11,14 +20,14 @@ final class AudioReencoder {
     private var encoder: UnsafeMutablePointer<AVCodecContext>? { encoderContext.ctx }
     private let frame: Frame
     private let packet: Packet
-    private let writer: VideoWriter
+    private let writer: PacketSink
     let stream: UnsafeMutablePointer<AVStream>
     private var pending: [[Float]]
     private var nextPts: Int64 = svia_nopts_value()
     private let channels: Int
     private let frameSize: Int
 
-    init(input st: UnsafeMutablePointer<AVStream>, writer: VideoWriter, keepTags: Bool, path: String) throws {
+    init(input st: UnsafeMutablePointer<AVStream>, writer: PacketSink, keepTags: Bool, path: String) throws {
         self.path = path
         self.writer = writer
         inputTimeBase = st.pointee.time_base

@@ -58,6 +58,7 @@ final class OutputFile {
     /// named `.<name>.svia-partial-<pid>-<token>[.ext]` whose process is gone, or that have not been
     /// written to for a day. Nothing else is touched.
     static func removeStalePartials(in dir: String, now: Date = Date()) {
+        guard PartialFiles.removeStale else { return }
         cleanedLock.lock()
         let first = cleanedFolders.insert(dir).inserted
         cleanedLock.unlock()
@@ -84,5 +85,24 @@ final class OutputFile {
               token.allSatisfy({ ("0"..."9").contains($0) || ("a"..."z").contains($0) }) else { return nil }
         if tail.count == 2 && (tail[1].isEmpty || tail[1].contains(".")) { return nil }
         return pid
+    }
+}
+
+/// Partial outputs (`.<name>.svia-partial-<pid>-<token>[.ext]`) that killed svia processes leave behind.
+public enum PartialFiles {
+    /// Whether a writer removes, in its folder, partial files whose process is gone. A process id means
+    /// nothing on another machine: a process that shares folders with svia processes elsewhere (a shard of
+    /// a plan) turns this off and removes only the partials of files it owns (`removePartials(of:)`).
+    nonisolated(unsafe) public static var removeStale = true
+
+    /// Removes every partial file of `path`, whichever process wrote it.
+    public static func removePartials(of path: String) {
+        let u = URL(fileURLWithPath: path)
+        let dir = u.deletingLastPathComponent().path
+        let prefix = "." + u.deletingPathExtension().lastPathComponent + ".svia-partial-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names where name.hasPrefix(prefix) && OutputFile.partialOwner(name) != nil {
+            unlink(dir + "/" + name)
+        }
     }
 }

@@ -78,6 +78,8 @@ public final class VideoReader {
     private let keyframesOnly: Bool
     /// The size of the first decoded picture, before rotation; every later picture is scaled to it.
     private var codedSize: (Int, Int)?
+    /// Set once the reader has sought: the index's frame count no longer says whether the file is cut off.
+    private var sought = false
 
     public convenience init(path: String) throws {
         try self.init(path: path, keyframesOnly: false)
@@ -124,6 +126,19 @@ public final class VideoReader {
 
     var stream: UnsafeMutablePointer<AVStream> { input.stream(videoIndex) }
 
+    /// Moves to the last keyframe at or before `pts` (the video stream's time base); the next frame comes
+    /// from there. Frame indices then count from the keyframe.
+    func seek(toPts pts: Int64) throws {
+        try check(av_seek_frame(input.ctx, Int32(videoIndex), pts, AVSEEK_FLAG_BACKWARD), "seek", path: path)
+        avcodec_flush_buffers(decoder.c)
+        demuxDone = false
+        flushed = false
+        finished = false
+        lastPts = Int64.min
+        decodedFrames = 0
+        sought = true
+    }
+
     /// The next picture, or nil at the end of the video.
     public func nextFrame() throws -> VideoFrame? {
         while !finished {
@@ -164,7 +179,7 @@ public final class VideoReader {
             if r == FFmpegError.tryAgain { return nil }
             if r == FFmpegError.endOfFile {
                 finished = true
-                if let n = info.expectedFrameCount, decodedFrames < n, !keyframesOnly { isTruncated = true }
+                if let n = info.expectedFrameCount, decodedFrames < n, !keyframesOnly, !sought { isTruncated = true }
                 if readFailed { isTruncated = true }
                 return nil
             }

@@ -4,7 +4,7 @@ import CFFmpeg
 /// written under a temporary name and appears at `path` only after `finish()`; if the writer is dropped
 /// before that, the partial file is removed. Nothing identifying is written: no encoder tag, no
 /// creation time, no tags unless the caller adds them.
-public final class VideoWriter {
+public final class VideoWriter: PacketSink {
     public let path: String
     public let width: Int
     public let height: Int

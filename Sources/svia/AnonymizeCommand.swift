@@ -52,8 +52,8 @@ struct AnonymizeCommand: ParsableCommand {
             audio are removed unless asked otherwise.
             """)
 
-    @Argument(help: "Videos, images or folders.")
-    var inputs: [String]
+    @Argument(help: "Videos, images or folders (none with --plan).")
+    var inputs: [String] = []
 
     @Option(name: .shortAndLong, help: "Output file (single input) or folder.")
     var output: String?
@@ -129,7 +129,10 @@ struct AnonymizeCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress output.")
     var quiet = false
 
+    @OptionGroup(title: "Scale-out and resume") var scale: ScaleArguments
+
     func validate() throws {
+        try scale.validate(inputs: inputs, keyframes: keyframes, dryRun: dryRun)
         if dilate < 0 || dilate > 512 { throw ValidationError("--dilate must be between 0 and 512") }
         if minRegion < 0 { throw ValidationError("--min-region must not be negative") }
         if feather < 0 || feather > 256 { throw ValidationError("--feather must be between 0 and 256") }
@@ -138,7 +141,7 @@ struct AnonymizeCommand: ParsableCommand {
         if let mapping, CategoryMapping.named(mapping) == nil { throw ValidationError("--mapping must be privacy or paper") }
         _ = try selectedCategories()
         if let detect, DetectorChoice(list: detect) == nil { throw ValidationError("--detect takes faces, text, both (faces,text) or none") }
-        if keyframes && output == nil { throw ValidationError("--keyframes needs -o DIR for the stills") }
+        if keyframes && output == nil && scale.plan == nil { throw ValidationError("--keyframes needs -o DIR for the stills") }
         if method == .svia { _ = try diffusion.settings() }
         if detectReplace == .svia { throw ValidationError("--detect-replace takes blur, pixelate or graymask") }
         if !(faceThreshold > 0 && faceThreshold < 1) { throw ValidationError("--face-threshold must be between 0 and 1") }
@@ -174,6 +177,8 @@ struct AnonymizeCommand: ParsableCommand {
     }
 
     func run() throws {
+        if scale.validateOnly { return }
+        if let planPath = scale.plan { return try runPlannedShard(planPath) }
         if let exportMasks, let masks, foldersOverlap(exportMasks, masks) {
             Terminal.error("--export-masks \(exportMasks) overlaps --masks \(masks): the exported masks would overwrite the label maps; choose another folder")
             throw ExitCode(2)
@@ -196,6 +201,44 @@ struct AnonymizeCommand: ParsableCommand {
         }
         let detectors = DetectorChoice(list: detectList)!
         if dryRun { return try runDry(plan.items, skipped: plan.skipped, detectors: detectors) }
+        for s in plan.skipped where !quiet { Terminal.note("skipped \(s.path): \(s.reason)") }
+        let runner = try makeRunner(detectors: detectors)
+
+        let view = ProgressView(totalFiles: plan.items.count, quiet: quiet)
+        let started = Date()
+        let reports = runner.run(plan.items) { event in
+            switch event {
+            case .fileStarted(let i, _, let item): view.startFile(i, name: item.relativePath)
+            case .frame(let done, let expected): view.draw(done: done, expected: expected)
+            case .fileFinished(let r):
+                view.finish()
+                switch r.status {
+                case .failed: Terminal.error(r.message ?? "\(r.input): failed")
+                case .skipped: if !quiet { Terminal.note("kept existing \(r.output)") }
+                case .done:
+                    if let msg = r.message { Terminal.note("warning: \(r.input): \(msg)") }
+                    let written = r.stills.map { "\($0.count) stills in \(URL(fileURLWithPath: r.output).deletingLastPathComponent().path)" } ?? r.output
+                    if !quiet { Terminal.note("wrote \(written)" + (r.frames.map { " (\($0) frames, " } ?? " (") + String(format: "%.1f s)", r.seconds)) }
+                }
+            }
+        }
+        let failed = reports.filter { $0.status == .failed }.count
+        if let report {
+            do {
+                try writeReport(reports, skipped: plan.skipped, seconds: Date().timeIntervalSince(started), to: report)
+            } catch {
+                Terminal.error("\(report): cannot write report: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        if !quiet {
+            Terminal.note("\(reports.count - failed) of \(reports.count) files anonymized" + (failed > 0 ? ", \(failed) failed" : ""))
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+
+    /// Loads the models the options need and builds the runner (exits with a message when one is missing).
+    func makeRunner(detectors: DetectorChoice) throws -> AnonymizeRunner {
         var painter: SVIAPainter? = nil
         if method == .svia {
             // Every model is checked before any work starts, so a missing one costs nothing.
@@ -240,8 +283,6 @@ struct AnonymizeCommand: ParsableCommand {
                 Terminal.note("no segmenter weights found (\(SegmenterArguments.searchedDescription)): replacing only what the shipped detectors find (\(detectList)); give --masks DIR or --segmenter PATH for the other categories")
             }
         }
-        for s in plan.skipped where !quiet { Terminal.note("skipped \(s.path): \(s.reason)") }
-
         var options = AnonymizeOptions()
         options.method = method
         options.labelFormat = labelFormat
@@ -255,6 +296,13 @@ struct AnonymizeCommand: ParsableCommand {
         options.skipExisting = skipExisting
         options.keyframes = keyframes ? keyframeSelection.selection : nil
         options.exportMasks = exportMasks
+        if scale.resume || scale.start != nil || scale.end != nil {
+            options.resume = ResumeSettings(start: try scale.startSeconds(), end: try scale.endSeconds(),
+                                            segmentSeconds: scale.resume ? (scale.segmentSeconds ?? 60) : nil,
+                                            warmupFrames: scale.warmupFrames ?? 0,
+                                            arguments: checkpointArguments(Array(CommandLine.arguments.dropFirst())))
+            options.skipExisting = options.skipExisting || scale.resume
+        }
         var settings = DetectorSettings()
         settings.detectors = detectors
         settings.face.threshold = faceThreshold
@@ -268,45 +316,12 @@ struct AnonymizeCommand: ParsableCommand {
         case .pixelate: options.detectedReplacement = .pixelate(block: pixelBlock)
         case .graymask, .svia: options.detectedReplacement = .paperGraymask
         }
-        let runner: AnonymizeRunner
         do {
-            runner = try AnonymizeRunner(options: options, segmenter: segmenter, painter: painter)
+            return try AnonymizeRunner(options: options, segmenter: segmenter, painter: painter)
         } catch {
             Terminal.error("\(error)")
             throw ExitCode(1)
         }
-
-        let view = ProgressView(totalFiles: plan.items.count, quiet: quiet)
-        let started = Date()
-        let reports = runner.run(plan.items) { event in
-            switch event {
-            case .fileStarted(let i, _, let item): view.startFile(i, name: item.relativePath)
-            case .frame(let done, let expected): view.draw(done: done, expected: expected)
-            case .fileFinished(let r):
-                view.finish()
-                switch r.status {
-                case .failed: Terminal.error(r.message ?? "\(r.input): failed")
-                case .skipped: if !quiet { Terminal.note("kept existing \(r.output)") }
-                case .done:
-                    if let msg = r.message { Terminal.note("warning: \(r.input): \(msg)") }
-                    let written = r.stills.map { "\($0.count) stills in \(URL(fileURLWithPath: r.output).deletingLastPathComponent().path)" } ?? r.output
-                    if !quiet { Terminal.note("wrote \(written)" + (r.frames.map { " (\($0) frames, " } ?? " (") + String(format: "%.1f s)", r.seconds)) }
-                }
-            }
-        }
-        let failed = reports.filter { $0.status == .failed }.count
-        if let report {
-            do {
-                try writeReport(reports, skipped: plan.skipped, seconds: Date().timeIntervalSince(started), to: report)
-            } catch {
-                Terminal.error("\(report): cannot write report: \(error)")
-                throw ExitCode(1)
-            }
-        }
-        if !quiet {
-            Terminal.note("\(reports.count - failed) of \(reports.count) files anonymized" + (failed > 0 ? ", \(failed) failed" : ""))
-        }
-        if failed > 0 { throw ExitCode(1) }
     }
 
     /// `--mapping`, else paper's list for the paper preset and the privacy list otherwise; cut to `--categories`.

@@ -13,7 +13,7 @@ struct Svia: ParsableCommand {
             Exit status: \(SviaExit.summary)
             """,
         version: "0.1.0",
-        subcommands: [AnonymizeCommand.self, SegmentCommand.self, KeyframesCommand.self, ProbeCommand.self, ModelsCommand.self],
+        subcommands: [AnonymizeCommand.self, PlanCommand.self, MergeCommand.self, SegmentCommand.self, KeyframesCommand.self, ProbeCommand.self, ModelsCommand.self],
         defaultSubcommand: nil)
 
     /// Like ArgumentParser's `main`, but usage errors (unknown options, bad values, failed validation)
