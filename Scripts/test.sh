@@ -7,4 +7,5 @@ Scripts/setup.sh
 swift build --build-tests
 # The release binary: the hostile-file tests (HostileFileTests) run it, since release is what users run.
 swift build -c release --product svia
-swift test --skip-build "$@"
+# The heavy diffusion CLI tests run the release binary just built (ReleaseCLI.forHeavyRuns).
+SVIA_TEST_RELEASE=1 swift test --skip-build "$@"

@@ -138,6 +138,13 @@ enum ReleaseCLI {
 
     static var available: Bool { FileManager.default.isExecutableFile(atPath: binary.path) }
 
+    /// The binary for runs whose diffusion work is slow in a debug build: the release one when the caller said it
+    /// was just built from this tree (`SVIA_TEST_RELEASE=1`, as Scripts/test.sh sets), else the debug one, so that
+    /// a stale release binary is never what a test checks.
+    static var forHeavyRuns: URL {
+        ProcessInfo.processInfo.environment["SVIA_TEST_RELEASE"] == "1" && available ? binary : CLI.binary
+    }
+
     static func run(_ args: [String], environment: [String: String]? = nil) throws -> CLI.Result {
         try CLI.run(args, environment: environment, binary: binary)
     }

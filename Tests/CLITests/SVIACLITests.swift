@@ -17,8 +17,8 @@ import Testing
             environment = ["HF_HUB_CACHE": hub.path, "HF_HUB_OFFLINE": "1"]
         }
 
-        func run(_ args: [String]) throws -> CLI.Result {
-            try CLI.run(["anonymize"] + args, environment: environment)
+        func run(_ args: [String], binary: URL = CLI.binary) throws -> CLI.Result {
+            try CLI.run(["anonymize"] + args, environment: environment, binary: binary)
         }
     }
 

@@ -72,7 +72,8 @@ import Testing
             try makeClip(s, name: name, look: look, walking: walking)
             let r = try t.run([s.file(name + ".mp4"), "--masks", s.file("masks"), "-o", s.file(name + "-out.mp4"),
                                "--preset", preset, "--work-size", "64x32", "--steps", "2", "--harmonizer-steps", "4",
-                               "--strength", "0.5", "--detect", "none", "--quiet", "--crf", "0"])
+                               "--strength", "0.5", "--detect", "none", "--quiet", "--crf", "0"],
+                              binary: ReleaseCLI.forHeavyRuns)
             #expect(r.status == 0, "\(r.stderr)")
             outputs.append(try SVIACLITests.frames(s.file(name + "-out.mp4")))
         }
@@ -86,7 +87,8 @@ import Testing
         #expect(d.max()! < 1.5, "\(preset): outputs differ inside the region by \(d)")
     }
 
-    @Test(arguments: ["default", "paper", "fast"])
+    /// `paper` paints every frame as a still (nothing is carried), which the static case already checks.
+    @Test(arguments: ["default", "fast"])
     func personWalkingInKeepsNothingOfTheOriginal(preset: String) throws {
         let d = try Self.leak(preset: preset, walking: true)
         #expect(d.max()! < 1.5, "\(preset): outputs differ inside the region by \(d)")

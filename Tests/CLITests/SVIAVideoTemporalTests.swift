@@ -68,7 +68,8 @@ import Testing
                             "-qp", "0", "-pix_fmt", "yuv444p", s.file("in.mp4")])
         func paint(_ extra: [String], _ name: String) throws -> (frames: [RGBImage], svia: [String: Any]) {
             let r = try t.run([s.file("in.mp4"), "--masks", s.file("masks"), "-o", s.file(name), "--crf", "0",
-                               "--report", s.file(name + ".json")] + SVIACLITests.tiny + extra)
+                               "--report", s.file(name + ".json")] + SVIACLITests.tiny + extra,
+                              binary: ReleaseCLI.forHeavyRuns)
             #expect(r.status == 0, "\(r.stderr)")
             let files = try SVIACLITests.report(s.file(name + ".json"))["files"] as! [[String: Any]]
             return (try SVIACLITests.frames(s.file(name)), files[0]["svia"] as! [String: Any])
