@@ -87,6 +87,7 @@ public struct SVIAPainter: Sendable {
         let inpaintStart = Date()
         // Where the harmonizer's result is taken: nil for the whole composite (a full pass), else these cells.
         var harmonizeOnly: Mask? = nil
+        var localHarmonize: TimeInterval = 0
         if settings.reuse, !workUnion.isEmpty,
            let carried = clip?.carry(work, union: workUnion, passes: passes, settings: settings, cell: cell) {
             // Between keyframes: the painted content moves with the scene, with no network work where nothing is
@@ -112,7 +113,8 @@ public struct SVIAPainter: Sendable {
                     let start = Date()
                     let result = try harmonize(composite.cropped(box), stats: &stats)
                     composite.paste(result, at: box, inside: harmonizeOnly!)
-                    stats.stageSeconds["harmonize", default: 0] += Date().timeIntervalSince(start)
+                    localHarmonize = Date().timeIntervalSince(start)
+                    stats.stageSeconds["harmonize", default: 0] += localHarmonize
                 }
             }
         } else {
@@ -121,7 +123,8 @@ public struct SVIAPainter: Sendable {
             if clip != nil { stats.keyframes += 1 }
             stats.unetPictureEvaluations += Double(stats.unetEvaluations - before)
         }
-        stats.stageSeconds["inpaint", default: 0] += Date().timeIntervalSince(inpaintStart)
+        // The local harmonizer pass of a frame between keyframes ran inside this span and has its own stage.
+        stats.stageSeconds["inpaint", default: 0] += Date().timeIntervalSince(inpaintStart) - localHarmonize
 
         let harmonized = models.harmonizer != nil
         if harmonized, harmonizeOnly == nil {
