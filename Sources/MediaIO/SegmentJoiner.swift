@@ -198,37 +198,12 @@ final class CopyOutput: PacketSink {
 
     /// A stream whose packets are copied unchanged; nil when the container cannot hold its codec.
     func addCopiedStream(from input: UnsafeMutablePointer<AVStream>, keepTags: Bool) throws -> UnsafeMutablePointer<AVStream>? {
-        let par = input.pointee.codecpar!
-        guard par.pointee.codec_id != AV_CODEC_ID_NONE,
-              avformat_query_codec(format.pointee.oformat, par.pointee.codec_id, FF_COMPLIANCE_NORMAL) == 1 else { return nil }
-        guard let st = avformat_new_stream(format, nil) else {
-            throw FFmpegError(code: svia_averror(ENOMEM), operation: "add stream", path: path)
-        }
-        try check(avcodec_parameters_copy(st.pointee.codecpar, par), "copy stream parameters", path: path)
-        st.pointee.codecpar.pointee.codec_tag = 0
-        st.pointee.time_base = input.pointee.time_base
-        st.pointee.disposition = input.pointee.disposition
-        copyTags(from: input.pointee.metadata, to: st, all: keepTags)
-        return st
+        try MuxStreams.addCopied(to: format, from: input, keepTags: keepTags, path: path)
     }
 
     func addEncodedStream(from enc: UnsafeMutablePointer<AVCodecContext>, tagsFrom input: UnsafeMutablePointer<AVStream>,
                           keepTags: Bool) throws -> UnsafeMutablePointer<AVStream> {
-        guard let st = avformat_new_stream(format, nil) else {
-            throw FFmpegError(code: svia_averror(ENOMEM), operation: "add stream", path: path)
-        }
-        try check(avcodec_parameters_from_context(st.pointee.codecpar, enc), "configure stream", path: path)
-        st.pointee.time_base = enc.pointee.time_base
-        copyTags(from: input.pointee.metadata, to: st, all: keepTags)
-        return st
-    }
-
-    private func copyTags(from src: OpaquePointer?, to st: UnsafeMutablePointer<AVStream>, all: Bool) {
-        if all {
-            av_dict_copy(&st.pointee.metadata, src, 0)
-        } else if let lang = av_dict_get(src, "language", nil, 0) {
-            av_dict_set(&st.pointee.metadata, "language", lang.pointee.value, 0)
-        }
+        try MuxStreams.addEncoded(to: format, from: enc, tagsFrom: input, keepTags: keepTags, path: path)
     }
 
     func start() throws {

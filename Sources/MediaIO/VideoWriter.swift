@@ -126,35 +126,17 @@ public final class VideoWriter: PacketSink {
     /// Adds a stream whose packets the caller copies unchanged; nil when the container cannot hold its codec.
     func addCopiedStream(from input: UnsafeMutablePointer<AVStream>, keepTags: Bool) throws -> UnsafeMutablePointer<AVStream>? {
         precondition(!headerWritten)
-        let par = input.pointee.codecpar!
-        guard canHold(par.pointee.codec_id) else { return nil }
-        guard let st = avformat_new_stream(format, nil) else {
-            throw FFmpegError(code: svia_averror(ENOMEM), operation: "add stream", path: path)
-        }
-        try check(avcodec_parameters_copy(st.pointee.codecpar, par), "copy stream parameters", path: path)
-        st.pointee.codecpar.pointee.codec_tag = 0
-        st.pointee.time_base = input.pointee.time_base
-        st.pointee.disposition = input.pointee.disposition
-        copyTags(from: input.pointee.metadata, to: &st.pointee.metadata, all: keepTags)
-        return st
+        return try MuxStreams.addCopied(to: format!, from: input, keepTags: keepTags, path: path)
     }
 
     /// Adds a stream fed by an encoder the caller owns.
     func addEncodedStream(from enc: UnsafeMutablePointer<AVCodecContext>, tagsFrom input: UnsafeMutablePointer<AVStream>,
                           keepTags: Bool) throws -> UnsafeMutablePointer<AVStream> {
         precondition(!headerWritten)
-        guard let st = avformat_new_stream(format, nil) else {
-            throw FFmpegError(code: svia_averror(ENOMEM), operation: "add stream", path: path)
-        }
-        try check(avcodec_parameters_from_context(st.pointee.codecpar, enc), "configure stream", path: path)
-        st.pointee.time_base = enc.pointee.time_base
-        copyTags(from: input.pointee.metadata, to: &st.pointee.metadata, all: keepTags)
-        return st
+        return try MuxStreams.addEncoded(to: format!, from: enc, tagsFrom: input, keepTags: keepTags, path: path)
     }
 
-    func canHold(_ id: AVCodecID) -> Bool {
-        id != AV_CODEC_ID_NONE && avformat_query_codec(format!.pointee.oformat, id, FF_COMPLIANCE_NORMAL) == 1
-    }
+    func canHold(_ id: AVCodecID) -> Bool { MuxStreams.canHold(id, in: format!) }
 
     var needsGlobalHeader: Bool { format!.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 }
 
@@ -166,15 +148,6 @@ public final class VideoWriter: PacketSink {
     func copyVideoTags(from dict: OpaquePointer?) {
         av_dict_copy(&videoStream.pointee.metadata, dict, 0)
         av_dict_set(&videoStream.pointee.metadata, "rotate", nil, 0)
-    }
-
-    /// Only the language survives unless all tags are kept: a handler or title can name a device or a place.
-    private func copyTags(from src: OpaquePointer?, to dst: inout OpaquePointer?, all: Bool) {
-        if all {
-            av_dict_copy(&dst, src, 0)
-        } else if let lang = av_dict_get(src, "language", nil, 0) {
-            av_dict_set(&dst, "language", lang.pointee.value, 0)
-        }
     }
 
     private func startIfNeeded() throws {
